@@ -1,0 +1,26 @@
+// The process-level live feed: every session's lifecycle, raw chunks, decoded events and
+// extracted message bytes are published here. The store and the WebSocket hub subscribe;
+// the relay never waits for them (EventEmitter listeners run synchronously, so
+// subscribers must only enqueue work, never block).
+import { EventEmitter } from 'node:events'
+import type { MessageItem, Session, SessionEvent, Side } from '../shared/schema.ts'
+
+export interface FeedEvents {
+  'session-opened': [session: Session]
+  'session-updated': [session: Session]
+  'session-closed': [session: Session]
+  /** Raw bytes exactly as forwarded; `offset` is their position in that side's stream. */
+  chunk: [sessionId: string, side: Side, bytes: Buffer, offset: number, at: number]
+  event: [sessionId: string, event: SessionEvent]
+  'message-open': [sessionId: string, index: number, source: MessageItem['source']]
+  'message-data': [sessionId: string, index: number, bytes: Uint8Array]
+  'message-close': [sessionId: string, index: number, complete: boolean]
+}
+
+export class Feed extends EventEmitter<FeedEvents> {
+  constructor() {
+    super()
+    // Many subscribers (store, hub, tests) are normal.
+    this.setMaxListeners(0)
+  }
+}
