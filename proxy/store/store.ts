@@ -1,0 +1,593 @@
+// The store's implementation: feed listeners that only queue, buffered per-session
+// writers, a debounced lowdb index, crash recovery on open, retention and readers.
+import { createReadStream } from 'node:fs'
+import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { Low } from 'lowdb'
+import { DataFile } from 'lowdb/node'
+import { FORMAT_VERSION, type Note, type Session, type SessionEvent, type Side } from '../../shared/schema.ts'
+import type { Feed, FeedEvents } from '../feed.ts'
+import type { Retention, Store, StoreOptions } from './index.ts'
+import { AppendWriter, type Budget, type StoreIo, nodeIo } from './log.ts'
+import {
+  INDEX_FILE,
+  type IndexData,
+  type IndexEntry,
+  SESSIONS_DIR,
+  eventsPath,
+  isSafeId,
+  messagePath,
+  messagesDir,
+  rawPath,
+  sessionDir,
+  sessionJsonPath,
+} from './layout.ts'
+import { migrate } from './migrate.ts'
+import { type ListQuery, listSessions, searchText } from './query.ts'
+import { rebuildEntry, writeJsonAtomic } from './recover.ts'
+
+const DIR_MODE = 0o700
+/** A writer holding this much is flushed at once rather than on the timer. */
+const EAGER_FLUSH_BYTES = 1 << 20
+/** Every this many events, remember the byte offset in events.ndjson to seek to on reads. */
+const CHECKPOINT_EVERY = 256
+
+/** Files of a session that is being recorded. */
+interface Recording {
+  ready: Promise<unknown>
+  messagesReady?: Promise<unknown>
+  events: AppendWriter
+  raw: Record<Side, AppendWriter>
+  messages: Map<number, AppendWriter>
+  /** A gap note went out and no write has succeeded since. */
+  gapOpen: boolean
+  /** Bytes appended to events.ndjson so far (valid while no events write failed). */
+  eventsOffset: number
+  checkpoints: [seq: number, offset: number][] | undefined
+}
+
+interface Entry {
+  rec: IndexEntry
+  recording?: Recording
+  /** Set between 'session-closed' and the end of the final flush. */
+  finalizing?: Promise<void>
+  text?: string
+  rawLength: Record<Side, number>
+}
+
+export class FileStore implements Store {
+  private readonly entries = new Map<string, Entry>()
+  /** Oldest first by startedAt. */
+  private readonly order: IndexEntry[] = []
+  private totalBytes = 0
+  private readonly dirty = new Set<AppendWriter>()
+  private readonly budget: Budget = { held: 0 }
+  private flushTimer: NodeJS.Timeout | undefined
+  private pruneTimer: NodeJS.Timeout | undefined
+  private saveTimer: NodeJS.Timeout | undefined
+  private saving: Promise<void> | undefined
+  private saveAgain = false
+  private lastSaveMs = 0
+  private closed = false
+  private readonly listeners: { [K in keyof FeedEvents]?: (...args: FeedEvents[K]) => void } = {}
+  private readonly io: StoreIo
+  private readonly root: string
+  private readonly feed: Feed
+  private readonly retention: Retention
+
+  private constructor(
+    private readonly options: StoreOptions,
+    private readonly db: Low<IndexData>,
+    private settingsData: Record<string, unknown>,
+  ) {
+    this.root = options.dir
+    this.feed = options.feed
+    this.io = options.io ?? nodeIo
+    this.retention = options.retention ?? {}
+  }
+
+  static async open(options: StoreOptions): Promise<FileStore> {
+    const root = options.dir
+    await mkdir(join(root, SESSIONS_DIR), { recursive: true, mode: DIR_MODE })
+    const indexFile = join(root, INDEX_FILE)
+    const db = new Low<IndexData>(new DataFile<IndexData>(indexFile, { parse: JSON.parse, stringify: JSON.stringify }), {
+      formatVersion: FORMAT_VERSION,
+      settings: {},
+      sessions: [],
+    })
+    let raw: Record<string, unknown> | undefined
+    try {
+      const text = await readFile(indexFile, 'utf8')
+      raw = JSON.parse(text) as Record<string, unknown>
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        // index.json is written by rename, so this is someone else's damage: keep the
+        // file aside and rebuild the index from the session directories.
+        await rename(indexFile, `${indexFile}.unreadable-${Date.now()}`).catch(() => undefined)
+      }
+    }
+    const { data, from } = raw
+      ? await migrate(root, raw)
+      : { data: { formatVersion: FORMAT_VERSION, settings: {}, sessions: [] } as IndexData, from: FORMAT_VERSION }
+    const store = new FileStore(options, db, data.settings ?? {})
+    const changed = await store.load(data.sessions)
+    if (changed || from !== FORMAT_VERSION || !raw) await store.save()
+    store.subscribe()
+    await store.prune()
+    if (store.retention.maxAgeMs !== undefined || store.retention.maxBytes !== undefined || store.retention.maxSessions !== undefined) {
+      store.pruneTimer = setInterval(() => void store.prune(), options.pruneIntervalMs ?? 60_000)
+      store.pruneTimer.unref()
+    }
+    return store
+  }
+
+  // ---------------------------------------------------------------------------
+  // Opening: index + directories, with crash repair.
+
+  /** Returns true when the index had to be repaired. */
+  private async load(known: IndexEntry[]): Promise<boolean> {
+    let changed = false
+    const byId = new Map<string, IndexEntry>()
+    for (const e of known) if (e?.session?.id && isSafeId(e.session.id)) byId.set(e.session.id, e)
+    const dirs = new Set((await readdir(join(this.root, SESSIONS_DIR)).catch(() => [] as string[])).filter(isSafeId))
+    const rebuild: string[] = []
+    for (const id of dirs) if (!byId.has(id)) rebuild.push(id)
+    for (const [id, e] of byId) if (e.session.status === 'live') rebuild.push(id)
+    for (const id of rebuild) {
+      changed = true
+      const rebuilt = await rebuildEntry(this.root, id, byId.get(id))
+      if (rebuilt) byId.set(id, rebuilt)
+      else if (byId.get(id)?.session.status === 'live') byId.delete(id)
+    }
+    const all = [...byId.values()].sort((a, b) => a.session.startedAt - b.session.startedAt)
+    for (const rec of all) this.addEntry(rec)
+    return changed
+  }
+
+  private addEntry(rec: IndexEntry): Entry {
+    const entry: Entry = {
+      rec,
+      rawLength: { client: rec.session.totals.bytesFromClient, server: rec.session.totals.bytesFromServer },
+    }
+    this.entries.set(rec.session.id, entry)
+    // Sessions almost always arrive newest; imports may carry older start times.
+    let i = this.order.length
+    while (i > 0 && this.order[i - 1]!.session.startedAt > rec.session.startedAt) i--
+    this.order.splice(i, 0, rec)
+    this.totalBytes += rec.bytes
+    return entry
+  }
+
+  // ---------------------------------------------------------------------------
+  // Feed listeners: queue and return.
+
+  private subscribe(): void {
+    const l = this.listeners
+    l['session-opened'] = (s) => this.onOpened(s)
+    l['session-updated'] = (s) => this.onUpdated(s)
+    l['session-closed'] = (s) => this.onClosed(s)
+    l.chunk = (id, side, bytes, offset) => this.onChunk(id, side, bytes, offset)
+    l.event = (id, ev) => this.onEvent(id, ev)
+    l['message-open'] = (id, n) => this.onMessageOpen(id, n)
+    l['message-data'] = (id, n, bytes) => this.onMessageData(id, n, bytes)
+    l['message-close'] = (id, n) => this.onMessageClose(id, n)
+    for (const [name, fn] of Object.entries(l)) this.feed.on(name as keyof FeedEvents, fn as never)
+    this.flushTimer = setInterval(() => this.flushDirty(), this.options.flushIntervalMs ?? 150)
+    this.flushTimer.unref()
+  }
+
+  private onOpened(session: Session): void {
+    if (this.closed || this.entries.has(session.id) || !isSafeId(session.id)) return
+    const entry = this.addEntry({ session, bytes: 0, messages: 0 })
+    const id = session.id
+    const ready = mkdir(sessionDir(this.root, id), { recursive: true, mode: DIR_MODE }).then(() =>
+      writeJsonAtomic(sessionJsonPath(this.root, id), session),
+    )
+    // A failed mkdir shows up as failed writes (gaps); keep the rejection handled.
+    ready.catch(() => undefined)
+    const report = (what: string) => ({
+      failed: (err: Error, lost: number) => this.onWriteFailed(id, what, err, lost),
+      written: () => {
+        if (entry.recording) entry.recording.gapOpen = false
+      },
+    })
+    entry.recording = {
+      ready,
+      events: new AppendWriter(this.io, eventsPath(this.root, id), 'append', ready, report('events'), this.budget),
+      raw: {
+        client: new AppendWriter(this.io, rawPath(this.root, id, 'client'), 'positional', ready, report('client bytes'), this.budget),
+        server: new AppendWriter(this.io, rawPath(this.root, id, 'server'), 'positional', ready, report('server bytes'), this.budget),
+      },
+      messages: new Map(),
+      gapOpen: false,
+      eventsOffset: 0,
+      checkpoints: [],
+    }
+    this.markIndexDirty()
+  }
+
+  private onUpdated(session: Session): void {
+    const entry = this.entries.get(session.id)
+    if (!entry) return
+    if (entry.rec.session !== session) {
+      if (entry.rec.session.gaps) session.gaps = true
+      entry.rec.session = session
+    }
+    entry.text = undefined
+  }
+
+  private onClosed(session: Session): void {
+    const entry = this.entries.get(session.id)
+    if (!entry) return
+    this.onUpdated(session)
+    const recording = entry.recording
+    if (!recording || entry.finalizing) return
+    entry.finalizing = (async () => {
+      const writers = [recording.events, recording.raw.client, recording.raw.server, ...recording.messages.values()]
+      await Promise.all(writers.map((w) => w.close()))
+      for (const w of writers) this.dirty.delete(w)
+      await writeJsonAtomic(sessionJsonPath(this.root, session.id), entry.rec.session).catch(() => undefined)
+      entry.recording = undefined
+      entry.finalizing = undefined
+      this.markIndexDirty()
+      await this.prune()
+    })()
+  }
+
+  private onChunk(id: string, side: Side, bytes: Buffer, offset: number): void {
+    const entry = this.entries.get(id)
+    const r = entry?.recording
+    if (!entry || !r) return
+    entry.rawLength[side] = Math.max(entry.rawLength[side], offset + bytes.length)
+    if (this.overBudget(id, `${side} bytes`, bytes.length)) return
+    r.raw[side].append(bytes, offset)
+    this.account(entry, r.raw[side], bytes.length)
+  }
+
+  private onEvent(id: string, event: SessionEvent): void {
+    const entry = this.entries.get(id)
+    const r = entry?.recording
+    if (!entry || !r) return
+    const item = event.item
+    if (item?.kind === 'message' && item.phase === 'parsed' && item.summary?.subject) {
+      ;(entry.rec.subjects ??= []).push(item.summary.subject)
+      entry.text = undefined
+    }
+    const line = Buffer.from(JSON.stringify(event) + '\n', 'utf8')
+    if (this.overBudget(id, 'events', line.length)) {
+      r.checkpoints = undefined
+      return
+    }
+    if (r.checkpoints && event.seq % CHECKPOINT_EVERY === 0) r.checkpoints.push([event.seq, r.eventsOffset])
+    r.eventsOffset += line.length
+    r.events.append(line)
+    this.account(entry, r.events, line.length)
+  }
+
+  private onMessageOpen(id: string, n: number): void {
+    const entry = this.entries.get(id)
+    const r = entry?.recording
+    if (!entry || !r || !Number.isInteger(n) || n < 1) return
+    r.messagesReady ??= r.ready.then(() => mkdir(messagesDir(this.root, id), { recursive: true, mode: DIR_MODE }))
+    r.messagesReady.catch(() => undefined)
+    const w = new AppendWriter(
+      this.io,
+      messagePath(this.root, id, n),
+      'append',
+      r.messagesReady,
+      { failed: (err, lost) => this.onWriteFailed(id, `message ${n}`, err, lost) },
+      this.budget,
+    )
+    r.messages.get(n)?.close()
+    r.messages.set(n, w)
+    entry.rec.messages = Math.max(entry.rec.messages, n)
+  }
+
+  private onMessageData(id: string, n: number, bytes: Uint8Array): void {
+    const entry = this.entries.get(id)
+    const w = entry?.recording?.messages.get(n)
+    if (!entry || !w) return
+    if (this.overBudget(id, `message ${n}`, bytes.length)) return
+    w.append(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+    this.account(entry, w, bytes.length)
+  }
+
+  private onMessageClose(id: string, n: number): void {
+    const r = this.entries.get(id)?.recording
+    const w = r?.messages.get(n)
+    if (!r || !w) return
+    r.messages.delete(n)
+    this.dirty.delete(w)
+    void w.close()
+  }
+
+  private account(entry: Entry, w: AppendWriter, bytes: number): void {
+    entry.rec.bytes += bytes
+    this.totalBytes += bytes
+    this.dirty.add(w)
+    if (w.heldBytes >= EAGER_FLUSH_BYTES) void w.flush()
+  }
+
+  /** The disk is too far behind: drop this data and note the gap instead of growing. */
+  private overBudget(id: string, what: string, bytes: number): boolean {
+    const max = this.options.maxHeldBytes ?? 64 * 1024 * 1024
+    if (this.budget.held + bytes <= max) return false
+    this.onWriteFailed(id, what, Object.assign(new Error('the disk is not keeping up'), { code: 'STORE_BEHIND' }), bytes)
+    return true
+  }
+
+  private onWriteFailed(id: string, what: string, err: Error, lost: number): void {
+    const entry = this.entries.get(id)
+    if (!entry) return
+    if (what === 'events' && entry.recording) entry.recording.checkpoints = undefined
+    if (!entry.rec.session.gaps) {
+      entry.rec.session.gaps = true
+      this.markIndexDirty()
+    }
+    if (!entry.recording || entry.recording.gapOpen) return
+    entry.recording.gapOpen = true
+    const code = (err as NodeJS.ErrnoException).code
+    const note: Note = {
+      level: 'warn',
+      code: 'RECORDING_GAP',
+      text: `the recording has a gap: ${lost} bytes of ${what} could not be saved (${code ?? err.message})`,
+      hint:
+        code === 'ENOSPC'
+          ? 'The disk holding the data directory is full. Forwarding goes on; free some space.'
+          : 'Forwarding goes on; what crossed the proxy meanwhile is missing from the recording.',
+    }
+    // Never call back into the recorder from inside a feed emit.
+    const onGap = this.options.onGap
+    if (onGap) setImmediate(() => onGap(id, note))
+  }
+
+  private flushDirty(): void {
+    if (this.dirty.size === 0) return
+    for (const w of this.dirty) void w.flush()
+    this.dirty.clear()
+  }
+
+  // ---------------------------------------------------------------------------
+  // index.json: saved debounced; a slow save (huge index) stretches the debounce so
+  // saving never takes more than about a fifth of the time.
+
+  private markIndexDirty(): void {
+    if (this.closed || this.saveTimer) return
+    const delay = Math.min(10_000, Math.max(this.options.indexSaveMs ?? 1000, this.lastSaveMs * 5))
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined
+      void this.save()
+    }, delay)
+    this.saveTimer.unref()
+  }
+
+  private save(): Promise<void> {
+    if (this.saving) {
+      this.saveAgain = true
+      return this.saving
+    }
+    this.saving = (async () => {
+      do {
+        this.saveAgain = false
+        const started = performance.now()
+        // A session whose final flush is still running is saved as live: if we die now,
+        // recovery recounts it from its files instead of trusting half-written totals.
+        const sessions = this.order.map((rec) => {
+          const e = this.entries.get(rec.session.id)
+          if (e?.finalizing && rec.session.status !== 'live') {
+            return { ...rec, session: { ...rec.session, status: 'live' as const } }
+          }
+          return rec
+        })
+        this.db.data = { formatVersion: FORMAT_VERSION, settings: this.settingsData, sessions }
+        try {
+          await this.db.write()
+        } catch {
+          // The next mark retries; sessions stay recoverable from their directories.
+        }
+        this.lastSaveMs = performance.now() - started
+      } while (this.saveAgain)
+    })().finally(() => {
+      this.saving = undefined
+    })
+    return this.saving
+  }
+
+  // ---------------------------------------------------------------------------
+  // Retention: oldest first, never a live session.
+
+  private async prune(): Promise<void> {
+    const { maxSessions, maxBytes, maxAgeMs } = this.retention
+    if (maxSessions === undefined && maxBytes === undefined && maxAgeMs === undefined) return
+    const victims: string[] = []
+    let count = this.order.length
+    let bytes = this.totalBytes
+    const cutoff = maxAgeMs !== undefined ? Date.now() - maxAgeMs : -Infinity
+    for (const rec of this.order) {
+      const s = rec.session
+      if (s.status === 'live' || this.entries.get(s.id)?.finalizing) continue
+      const old = (s.endedAt ?? s.startedAt) < cutoff
+      const tooMany = maxSessions !== undefined && count > maxSessions
+      const tooBig = maxBytes !== undefined && bytes > maxBytes
+      if (!old && !tooMany && !tooBig) continue
+      victims.push(s.id)
+      count--
+      bytes -= rec.bytes
+    }
+    for (const id of victims) await this.delete(id)
+  }
+
+  // ---------------------------------------------------------------------------
+  // Reading
+
+  list(q: ListQuery): { sessions: Session[]; total: number } {
+    return listSessions(this.order, q, (rec) => {
+      const e = this.entries.get(rec.session.id)
+      if (!e) return searchText(rec)
+      return (e.text ??= searchText(rec))
+    })
+  }
+
+  get(id: string): Session | undefined {
+    return this.entries.get(id)?.rec.session
+  }
+
+  async events(id: string, opts: { after?: number; limit?: number } = {}): Promise<SessionEvent[]> {
+    const entry = this.entries.get(id)
+    if (!entry) return []
+    const after = opts.after ?? 0
+    const limit = opts.limit ?? Infinity
+    if (limit <= 0) return []
+    const r = entry.recording
+    if (r) {
+      this.dirty.delete(r.events)
+      await r.events.flush()
+    } else if (entry.finalizing) await entry.finalizing
+    let start = 0
+    for (const [seq, offset] of r?.checkpoints ?? []) {
+      if (seq > after) break
+      start = offset
+    }
+    const out: SessionEvent[] = []
+    const stream = createReadStream(eventsPath(this.root, id), { start })
+    const lines = createInterface({ input: stream, crlfDelay: Infinity })
+    try {
+      for await (const line of lines) {
+        if (!line) continue
+        let ev: SessionEvent
+        try {
+          ev = JSON.parse(line) as SessionEvent
+        } catch {
+          continue // a line still being written, or damage: never a reason to fail a read
+        }
+        if (ev.seq <= after) continue
+        out.push(ev)
+        if (out.length >= limit) break
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    } finally {
+      lines.close()
+      stream.destroy()
+    }
+    return out
+  }
+
+  async raw(id: string, side: Side, range: { start?: number; end?: number } = {}): Promise<Buffer> {
+    const entry = this.entries.get(id)
+    if (!entry) return Buffer.alloc(0)
+    const w = entry.recording?.raw[side]
+    if (w) {
+      this.dirty.delete(w)
+      await w.flush()
+    } else if (entry.finalizing) await entry.finalizing
+    const path = rawPath(this.root, id, side)
+    const size = (await stat(path).catch(() => undefined))?.size ?? 0
+    const start = Math.max(0, Math.min(size, Math.floor(range.start ?? 0)))
+    const end = Math.max(start, Math.min(size, Math.floor(range.end ?? size)))
+    if (end === start) return Buffer.alloc(0)
+    const chunks: Buffer[] = []
+    for await (const c of createReadStream(path, { start, end: end - 1 })) chunks.push(c as Buffer)
+    return Buffer.concat(chunks)
+  }
+
+  rawLength(id: string, side: Side): number {
+    return this.entries.get(id)?.rawLength[side] ?? 0
+  }
+
+  messageCount(id: string): number {
+    return this.entries.get(id)?.rec.messages ?? 0
+  }
+
+  async message(id: string, n: number): Promise<Buffer | undefined> {
+    const entry = this.entries.get(id)
+    if (!entry || !Number.isInteger(n) || n < 1 || n > entry.rec.messages) return undefined
+    const w = entry.recording?.messages.get(n)
+    if (w) {
+      this.dirty.delete(w)
+      await w.flush()
+    } else if (entry.finalizing) await entry.finalizing
+    try {
+      return await readFile(messagePath(this.root, id, n))
+    } catch {
+      return undefined
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Deleting
+
+  async delete(id: string): Promise<boolean> {
+    const entry = this.entries.get(id)
+    if (!entry || entry.rec.session.status === 'live' || entry.recording || entry.finalizing) return false
+    this.entries.delete(id)
+    const i = this.order.indexOf(entry.rec)
+    if (i >= 0) this.order.splice(i, 1)
+    this.totalBytes -= entry.rec.bytes
+    this.markIndexDirty()
+    await rm(sessionDir(this.root, id), { recursive: true, force: true })
+    return true
+  }
+
+  async deleteAll(): Promise<void> {
+    const ids = this.order.map((r) => r.session.id)
+    for (const id of ids) await this.delete(id)
+  }
+
+  // ---------------------------------------------------------------------------
+
+  async flush(): Promise<void> {
+    const writers: AppendWriter[] = []
+    for (const e of this.entries.values()) {
+      const r = e.recording
+      if (r) writers.push(r.events, r.raw.client, r.raw.server, ...r.messages.values())
+    }
+    this.dirty.clear()
+    await Promise.all(writers.map((w) => w.flush()))
+    await Promise.all([...this.entries.values()].map((e) => e.finalizing))
+    if (this.saveTimer) {
+      clearTimeout(this.saveTimer)
+      this.saveTimer = undefined
+    }
+    await this.save()
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    for (const [name, fn] of Object.entries(this.listeners)) this.feed.off(name as keyof FeedEvents, fn as never)
+    clearInterval(this.flushTimer)
+    clearInterval(this.pruneTimer)
+    await Promise.all([...this.entries.values()].map((e) => e.finalizing))
+    // Sessions still open when the store closes end here, as a proxy shutdown.
+    const at = Date.now()
+    const open = [...this.entries.values()].filter((e) => e.recording)
+    for (const e of open) {
+      const r = e.recording!
+      await Promise.all([r.events, r.raw.client, r.raw.server, ...r.messages.values()].map((w) => w.close()))
+      e.recording = undefined
+      if (e.rec.session.status === 'live') {
+        e.rec.session = { ...e.rec.session, status: 'closed', closeReason: 'proxy-shutdown', endedAt: at }
+      }
+      await writeJsonAtomic(sessionJsonPath(this.root, e.rec.session.id), e.rec.session).catch(() => undefined)
+    }
+    if (this.saveTimer) clearTimeout(this.saveTimer)
+    this.saveTimer = undefined
+    await this.save()
+    this.closed = true
+  }
+
+  settings(): Record<string, unknown> {
+    return this.settingsData
+  }
+
+  updateSettings(patch: Record<string, unknown>): void {
+    this.settingsData = { ...this.settingsData, ...patch }
+    this.markIndexDirty()
+  }
+
+  size(): { sessions: number; bytes: number } {
+    return { sessions: this.order.length, bytes: this.totalBytes }
+  }
+}
+
