@@ -231,7 +231,7 @@ export class FileStore implements Store {
       entry.recording = undefined
       entry.finalizing = undefined
       this.markIndexDirty()
-      await this.prune()
+      void this.prune()
     })()
   }
 
@@ -400,22 +400,52 @@ export class FileStore implements Store {
   private async prune(): Promise<void> {
     const { maxSessions, maxBytes, maxAgeMs } = this.retention
     if (maxSessions === undefined && maxBytes === undefined && maxAgeMs === undefined) return
-    const victims: string[] = []
+    const victims: Entry[] = []
     let count = this.order.length
     let bytes = this.totalBytes
     const cutoff = maxAgeMs !== undefined ? Date.now() - maxAgeMs : -Infinity
     for (const rec of this.order) {
       const s = rec.session
-      if (s.status === 'live' || this.entries.get(s.id)?.finalizing) continue
+      const entry = this.entries.get(s.id)
+      // A session that closed but is still writing its last bytes counts as closed: it
+      // goes once the writes end, so the oldest are pruned first whatever the timing.
+      if (!entry || s.status === 'live') continue
       const old = (s.endedAt ?? s.startedAt) < cutoff
       const tooMany = maxSessions !== undefined && count > maxSessions
       const tooBig = maxBytes !== undefined && bytes > maxBytes
       if (!old && !tooMany && !tooBig) continue
-      victims.push(s.id)
+      victims.push(entry)
       count--
       bytes -= rec.bytes
     }
-    for (const id of victims) await this.delete(id)
+    // Forget them all at once, so a prune running concurrently sees the new totals.
+    const mine = victims.filter((e) => this.forget(e))
+    await Promise.all(
+      mine.map(async (e) => {
+        if (e.finalizing) await e.finalizing
+        await this.removeFiles(e.rec.session.id)
+      }),
+    )
+  }
+
+  private deletable(entry: Entry): boolean {
+    return entry.rec.session.status !== 'live' && !entry.recording && !entry.finalizing
+  }
+
+  /** Removes a session from the index; false when it was already gone. */
+  private forget(entry: Entry): boolean {
+    const id = entry.rec.session.id
+    if (this.entries.get(id) !== entry) return false
+    this.entries.delete(id)
+    const i = this.order.lastIndexOf(entry.rec)
+    if (i >= 0) this.order.splice(i, 1)
+    this.totalBytes -= entry.rec.bytes
+    this.markIndexDirty()
+    return true
+  }
+
+  private removeFiles(id: string): Promise<void> {
+    return rm(sessionDir(this.root, id), { recursive: true, force: true }).catch(() => undefined)
   }
 
   // ---------------------------------------------------------------------------
@@ -519,20 +549,21 @@ export class FileStore implements Store {
   // Deleting
 
   async delete(id: string): Promise<boolean> {
-    const entry = this.entries.get(id)
-    if (!entry || entry.rec.session.status === 'live' || entry.recording || entry.finalizing) return false
-    this.entries.delete(id)
-    const i = this.order.indexOf(entry.rec)
-    if (i >= 0) this.order.splice(i, 1)
-    this.totalBytes -= entry.rec.bytes
-    this.markIndexDirty()
-    await rm(sessionDir(this.root, id), { recursive: true, force: true })
+    let entry = this.entries.get(id)
+    // A session that just closed is deletable once its last bytes are written.
+    if (entry?.finalizing) await entry.finalizing
+    entry = this.entries.get(id)
+    if (!entry || !this.deletable(entry)) return false
+    this.forget(entry)
+    await this.removeFiles(id)
     return true
   }
 
   async deleteAll(): Promise<void> {
-    const ids = this.order.map((r) => r.session.id)
-    for (const id of ids) await this.delete(id)
+    await Promise.all([...this.entries.values()].map((e) => e.finalizing))
+    const victims = [...this.entries.values()].filter((e) => this.deletable(e))
+    for (const e of victims) this.forget(e)
+    await Promise.all(victims.map((e) => this.removeFiles(e.rec.session.id)))
   }
 
   // ---------------------------------------------------------------------------

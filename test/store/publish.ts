@@ -71,11 +71,11 @@ export class FeedSession {
     return n
   }
 
-  close(reason: CloseReason = 'client-closed'): void {
+  close(reason: CloseReason = 'client-closed', endedAt = Date.now()): void {
     this.event({ from: 'proxy', item: { kind: 'lifecycle', phase: 'close', reason } })
     this.session.status = reason === 'error' ? 'failed' : 'closed'
     this.session.closeReason = reason
-    this.session.endedAt = Date.now()
+    this.session.endedAt = endedAt
     this.feed.emit('session-closed', this.session)
   }
 }
