@@ -40,6 +40,13 @@ const MAX_PENDING_REFS = 8192
 /** A parse of a stored message that takes longer than this is abandoned at close. */
 const SUMMARY_WAIT_MS = 2000
 
+/** Recorders of sessions still open, by id: for notes that arrive from elsewhere (store gaps). */
+const open = new Map<string, SessionRecorder>()
+
+export function findRecorder(id: string): SessionRecorder | undefined {
+  return open.get(id)
+}
+
 export class SessionRecorder {
   readonly session: Session
   private seq = 0
@@ -71,6 +78,7 @@ export class SessionRecorder {
     if (init.decode !== false) {
       this.decoder = createDecoder(init.protocol, { messages: this.messageSink() })
     }
+    open.set(this.session.id, this)
     feed.emit('session-opened', this.session)
     this.push({ from: 'proxy', at, item: { kind: 'lifecycle', phase: 'open' } })
   }
@@ -174,6 +182,7 @@ export class SessionRecorder {
     if (detail) this.session.closeDetail = detail
     this.push({ from: 'proxy', at, item: { kind: 'lifecycle', phase: 'close', reason, detail } })
     this.session.endedAt = at
+    open.delete(this.session.id)
     this.feed.emit('session-closed', this.session)
   }
 
