@@ -3,7 +3,7 @@
 // TLS upstream, and a runner for the openssl command line.
 import { execFile } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { isIP, type AddressInfo, type Server } from 'node:net'
+import { isIP, type AddressInfo, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { webcrypto } from 'node:crypto'
@@ -77,6 +77,12 @@ export async function startTlsUpstream(opts: tls.TlsOptions): Promise<{ server: 
 }
 
 export async function listen<S extends Server>(server: S): Promise<{ server: S; port: number; close: () => Promise<void> }> {
+  // Track connections so close() never waits on a socket a failed test left open.
+  const sockets = new Set<Socket>()
+  server.on('connection', (s: Socket) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+  })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as AddressInfo).port
   return {
@@ -84,7 +90,7 @@ export async function listen<S extends Server>(server: S): Promise<{ server: S; 
     port,
     close: () =>
       new Promise<void>((resolve) => {
-        ;(server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
+        for (const s of sockets) s.destroy()
         server.close(() => resolve())
       }),
   }
