@@ -173,8 +173,6 @@ export class FileStore implements Store {
     l['message-data'] = (id, n, bytes) => this.onMessageData(id, n, bytes)
     l['message-close'] = (id, n) => this.onMessageClose(id, n)
     for (const [name, fn] of Object.entries(l)) this.feed.on(name as keyof FeedEvents, fn as never)
-    this.flushTimer = setInterval(() => this.flushDirty(), this.options.flushIntervalMs ?? 150)
-    this.flushTimer.unref()
   }
 
   private onOpened(session: Session): void {
@@ -306,6 +304,9 @@ export class FileStore implements Store {
     entry.rec.bytes += bytes
     this.totalBytes += bytes
     this.dirty.add(w)
+    // One timer while anything is queued (and none when idle). It keeps the process
+    // alive until queued bytes are written.
+    this.flushTimer ??= setTimeout(() => this.flushDirty(), this.options.flushIntervalMs ?? 150)
     if (w.heldBytes >= EAGER_FLUSH_BYTES) void w.flush()
   }
 
@@ -343,6 +344,7 @@ export class FileStore implements Store {
   }
 
   private flushDirty(): void {
+    this.flushTimer = undefined
     if (this.dirty.size === 0) return
     for (const w of this.dirty) void w.flush()
     this.dirty.clear()
@@ -587,7 +589,8 @@ export class FileStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return
     for (const [name, fn] of Object.entries(this.listeners)) this.feed.off(name as keyof FeedEvents, fn as never)
-    clearInterval(this.flushTimer)
+    clearTimeout(this.flushTimer)
+    this.flushTimer = undefined
     clearInterval(this.pruneTimer)
     await Promise.all([...this.entries.values()].map((e) => e.finalizing))
     // Sessions still open when the store closes end here, as a proxy shutdown.
