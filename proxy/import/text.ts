@@ -1,6 +1,7 @@
 // Parses pasted transcripts into the bytes each side sent: the seed's style (server
 // lines start with '>'), C:/S: transcripts (RFC examples), and mailtap's own txt export.
 // Obvious elisions are fixed up with a note each; server replies are never invented.
+// An accepted STARTTLS needs no marker: recordImport switches when the decoder says so.
 import type { Note, Protocol, Side, TlsLeg } from '../../shared/schema.ts'
 import { ImportError, type ImportChunk, type ParsedImport } from './types.ts'
 
@@ -56,7 +57,6 @@ export function importText(text: string, opts: ImportTextOptions = {}): ParsedIm
     fixUntagged(entries)
     fixLiterals(entries)
   }
-  if (!header.hasTlsComments) addStarttlsSwitches(entries, protocol)
 
   const startAt = opts.startAt ?? Date.now()
   const { chunks, trailing } = toChunks(entries, startAt)
@@ -73,7 +73,7 @@ function note(level: Note['level'], code: string, text: string, hint?: string): 
   return hint ? { level, code, text, hint } : { level, code, text }
 }
 
-function readTxtHeader(lines: string[]): { id?: string; protocol?: Protocol; hasTlsComments: boolean } {
+function readTxtHeader(lines: string[]): { id?: string; protocol?: Protocol } {
   let id: string | undefined
   let protocol: Protocol | undefined
   for (const l of lines.slice(0, 20)) {
@@ -82,7 +82,7 @@ function readTxtHeader(lines: string[]): { id?: string; protocol?: Protocol; has
     const p = /^#\s*protocol:\s*(smtp|pop3|imap)\b/i.exec(l)
     if (p) protocol = p[1]!.toLowerCase() as Protocol
   }
-  return { id, protocol: id ? protocol : undefined, hasTlsComments: lines.some((l) => TLS_COMMENT.test(l)) }
+  return { id, protocol: id ? protocol : undefined }
 }
 
 function entry(side: Side, text: string, eol: Entry['eol'] = '\r\n'): Entry {
@@ -313,28 +313,6 @@ function fixLiterals(entries: Entry[]): void {
         note('warn', 'IMPORT_LITERAL_RESIZED', `The transcript announced a ${announced}-byte literal but gives ${bytes} bytes${elided ? ' (the rest is elided)' : ''}; it was resized to what is there.`),
       )
     }
-  }
-}
-
-const STARTTLS_PAIRS: Record<Protocol, { command: RegExp; ok: RegExp }> = {
-  smtp: { command: /^STARTTLS\s*$/i, ok: /^220[ -]/ },
-  pop3: { command: /^STLS\s*$/i, ok: /^\+OK\b/i },
-  imap: { command: /^\S+ STARTTLS\s*$/i, ok: /^\S+ OK\b/i },
-}
-
-/**
- * After an accepted STARTTLS the real session went on inside TLS; a transcript shows the
- * cleartext, as mailtap saw it when intercepting. Mark the switch so decoding goes on.
- */
-function addStarttlsSwitches(entries: Entry[], protocol: Protocol): void {
-  const pair = STARTTLS_PAIRS[protocol]
-  for (let i = 0; i < entries.length; i++) {
-    if (entries[i]!.side !== 'client' || !pair.command.test(entries[i]!.text)) continue
-    const reply = entries.findIndex((e, j) => j > i && e.side === 'server' && !e.elided)
-    if (reply < 0 || !pair.ok.test(entries[reply]!.text)) continue
-    const next = entries[reply + 1]
-    if (!next) continue
-    next.tlsBefore.push({ leg: 'client', mode: 'intercept', how: 'starttls' }, { leg: 'server', mode: 'intercept', how: 'starttls' })
   }
 }
 

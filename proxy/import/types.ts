@@ -11,6 +11,8 @@ export interface ImportChunk {
   notesBefore?: Note[]
   /** TLS handshakes that finished just before this chunk (decoding goes on in the clear). */
   tlsBefore?: TlsLeg[]
+  /** From here on the original was TLS passthrough (encrypted bytes, not decoded). */
+  passthroughBefore?: boolean
 }
 
 export interface ParsedImport {
