@@ -43,14 +43,20 @@ async function probeServers(): Promise<string | undefined> {
     portTable.map(async ({ name, implicitTls, greeting }) => {
       try {
         const line = await readGreeting(ports[name], implicitTls)
-        return greeting.test(line) ? undefined : `${name} ${ports[name]}: unexpected greeting ${JSON.stringify(line)}`
+        return greeting.test(line) ? undefined : { name, problem: `unexpected greeting ${JSON.stringify(line)}` }
       } catch (err) {
-        return `${name} ${ports[name]}: ${(err as Error).message}`
+        const { code, message } = err as NodeJS.ErrnoException
+        return { name, problem: code ?? message }
       }
     }),
   )
-  const problems = failures.filter((f): f is string => f !== undefined)
-  return problems.length ? problems.join('; ') : undefined
+  const problems = failures.filter((f) => f !== undefined)
+  if (problems.length === 0) return undefined
+  // Usually nothing listens at all: one short reason instead of seven.
+  if (problems.length === portTable.length && problems.every((p) => p.problem === problems[0].problem)) {
+    return `no port of ${ports.host} answers (${problems[0].problem})`
+  }
+  return problems.map((p) => `${p.name} ${ports[p.name]}: ${p.problem}`).join('; ')
 }
 
 // One probe per process: every test file may call realServers() in many tests.

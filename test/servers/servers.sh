@@ -246,6 +246,9 @@ virtual_mailbox_domains = $domain
 virtual_mailbox_maps = static:ok
 virtual_transport = lmtp:unix:$dovecot_base/lmtp
 # Nothing ever leaves the machine: authenticated relay is accepted, then bounces here.
+# (With the default smtpd_reject_unlisted_recipient=yes, smtpd would refuse such a recipient
+# at RCPT time already, because it resolves to the error transport.)
+smtpd_reject_unlisted_recipient = no
 default_transport = error:mailtap test bed never relays
 relay_transport = error:mailtap test bed never relays
 local_transport = error:no local delivery in the mailtap test bed
@@ -426,6 +429,13 @@ cmd_set_password() {
     | write_if_changed "$passwd_file" || return 0
   after=$(stat -c %Y "$passwd_file")
   [ "$after" -gt "$before" ] || touch -d "@$((before + 1))" "$passwd_file"
+  # Dovecot's auth process stats the file at most once per second of its clock: a login in
+  # the second we wrote may still have been checked against the old file. Returning only
+  # once the next second began makes the change certain for whatever the caller does next.
+  local ns ms
+  ns=$(date +%N)
+  ms=$(( (1000000000 - 10#$ns) / 1000000 + 20 ))
+  sleep "$(( ms / 1000 )).$(printf '%03d' $(( ms % 1000 )))"
 }
 
 case ${1:-} in
