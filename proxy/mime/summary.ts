@@ -36,7 +36,8 @@ const FIELDS = [
 ] as const
 
 export function createMessageSummarizer(): MessageSummarizer {
-  const splitter = new Splitter({ ignoreEmbedded: true })
+  // mailsplit's typings only declare 'data'; the stream events are the usual ones.
+  const splitter = new Splitter({ ignoreEmbedded: true }) as unknown as NodeJS.ReadWriteStream
   const parts = new Map<SplitNode, MimePartSummary & { encoding: string }>()
   let root: MimePartSummary | undefined
   let current: (MimePartSummary & { encoding: string }) | undefined
@@ -76,7 +77,7 @@ export function createMessageSummarizer(): MessageSummarizer {
 
   return {
     write(bytes) {
-      if (!failed) splitter.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+      if (!failed) splitter.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) as Uint8Array)
     },
     end() {
       return new Promise((resolve) => {

@@ -182,6 +182,11 @@ export class LineFramer {
     }
   }
 
+  /** The first (up to) `max` unread bytes, without consuming them. */
+  peek(max: number): Buffer {
+    return this.buf.subarray(this.pos, Math.min(this.buf.length, this.pos + max))
+  }
+
   /** Up to `max` raw bytes (a literal, a BDAT chunk); null when nothing is buffered. */
   readBytes(max: number): ByteRun | null {
     if (max <= 0 || this.pos >= this.buf.length) return null

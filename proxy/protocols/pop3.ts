@@ -1,0 +1,620 @@
+// The POP3 decoder (RFC 1939, 2449, 2595, 5034): sans-IO and streaming. Responses pair
+// with commands through a FIFO (which is how POP3 PIPELINING works); whether a +OK is
+// multi-line is decided from the command it answers. RETR/TOP bodies stream to the
+// MessageSink with dot-stuffing undone; listings (LIST, UIDL, CAPA) become one reply.
+//
+// Refs as in smtp.ts: `ref` is a counter local to this decoder; replies carry
+// `replyToRef`, auth steps `attemptRef`.
+import type {
+  AuthItem,
+  CommandItem,
+  ContinuationItem,
+  Decoded,
+  Decoder,
+  DecoderOptions,
+  MessageWriter,
+  Note,
+  ReplyItem,
+  Secret,
+  Side,
+} from '../../shared/schema.ts'
+import { decoded, lineTooLongNote, mkNote, OpaqueTail, rawOf, rawSpan } from './common.ts'
+import { LineFramer, looksLikeTlsClientHello, type Line } from './lines.ts'
+import {
+  AUTHORIZATION_VERBS,
+  multilineKind,
+  parsePop3Capabilities,
+  parsePop3Command,
+  parseStatusLine,
+  pop3ErrorNote,
+  POP3_VERBS,
+  TRANSACTION_VERBS,
+  type Pop3Command,
+  type StatusLine,
+} from './pop3-grammar.ts'
+import { authCleartextNote, MASK, SaslExchange, saslAuthItem } from './sasl.ts'
+
+/** RFC 2449 4: commands up to 255 octets, responses up to 512, CRLF included. */
+const COMMAND_LINE_LIMIT = 255
+const RESPONSE_LINE_LIMIT = 512
+/** RFC 5034 4: AUTH initial responses and SASL lines may be longer. */
+const AUTH_LINE_LIMIT = 12288
+const MAX_LISTING_LINES = 1000
+const MAX_HELD_BYTES = 64 * 1024
+
+/** RFC 1939 states; printable in logs and on every command and reply. */
+export type Pop3State = 'authorization' | 'transaction' | 'update'
+
+type ClientMode = 'command' | 'auth' | 'stls-wait' | 'tls-handshake' | 'opaque'
+
+interface Pending {
+  ref: number
+  at: number
+  cmd: Pop3Command
+  attempt?: number
+}
+
+const NOOP_WRITER: MessageWriter = { write() {}, close() {} }
+
+export function createPop3Decoder(options: DecoderOptions = {}): Decoder {
+  return new Pop3Decoder(options)
+}
+
+export class Pop3Decoder implements Decoder {
+  state: Pop3State = 'authorization'
+  private readonly options: DecoderOptions
+  private readonly framers: Record<Side, LineFramer>
+  private clientMode: ClientMode = 'command'
+  private serverOpaque = false
+  private greeted = false
+  private tls = false
+  private nextRef = 1
+  private readonly pending: Pending[] = []
+  private caps = new Map<string, string[]>()
+  /** The APOP timestamp of the greeting (RFC 1939 7). */
+  private apopBanner: string | undefined
+  /** The name given by USER, waiting for PASS. */
+  private userName: string | undefined
+  private userRef = 0
+  private auth: { ex: SaslExchange; ref: number } | undefined
+  /** A multi-line response in progress. */
+  private multi:
+    | { kind: 'lines'; cmd: Pending; status: StatusLine; statusLine: Line; statusAt: number; lines: string[]; dropped: number; last: Line | undefined; notes: Note[] }
+    | { kind: 'message'; cmd: Pending; index: number; writer: MessageWriter; size: number; start: number; source: 'pop3-retr' | 'pop3-top' }
+    | undefined
+  private messageCount = 0
+  private readonly opaque: Record<Side, OpaqueTail> = { client: new OpaqueTail(), server: new OpaqueTail() }
+  private opaqueReason: Record<Side, string> = { client: '', server: '' }
+  private opaqueNotes: Record<Side, Note[]> = { client: [], server: [] }
+  private clientAt = 0
+  private ended: Record<Side, boolean> = { client: false, server: false }
+
+  constructor(options: DecoderOptions) {
+    this.options = options
+    const framing = { maxLineBytes: options.maxLineBytes ?? 64 * 1024 }
+    this.framers = { client: new LineFramer(framing), server: new LineFramer(framing) }
+  }
+
+  feed(side: Side, bytes: Uint8Array, at: number): Decoded[] {
+    const out: Decoded[] = []
+    if (bytes.length === 0 || this.ended[side]) return out
+    this.framers[side].push(bytes)
+    if (side === 'client') {
+      this.clientAt = at
+      this.runClient(at, out)
+    } else {
+      this.runServer(at, out)
+      this.runClient(this.clientAt, out)
+    }
+    return out
+  }
+
+  end(side: Side, at: number): Decoded[] {
+    const out: Decoded[] = []
+    if (this.ended[side]) return out
+    if (side === 'client') {
+      this.runClient(at, out)
+      const f = this.framers.client
+      if (this.clientMode === 'command' || this.clientMode === 'auth') {
+        const line = f.flush()
+        if (line) {
+          out.push(
+            decoded('client', at, { kind: 'opaque', length: line.length, reason: 'unterminated-line' }, {
+              raw: rawOf('client', line),
+              notes: [mkNote('warn', 'POP3_UNTERMINATED_LINE', `The client closed the connection after an unterminated line: ${JSON.stringify(line.text.slice(0, 80))}`, undefined, 'RFC 1939 §3')],
+            }),
+          )
+        }
+      } else {
+        const run = f.drain()
+        if (run) this.toOpaque('client', run.offset, run.bytes.length, this.clientMode === 'stls-wait' ? 'unanswered' : 'tls-handshake', run.bytes)
+      }
+      this.flushOpaque('client', at, out)
+    } else {
+      this.runServer(at, out)
+      this.endServer(at, out)
+    }
+    this.ended[side] = true
+    return out
+  }
+
+  upgraded(at: number): Decoded[] {
+    const out: Decoded[] = []
+    for (const side of ['client', 'server'] as const) {
+      const run = this.framers[side].drain()
+      if (run) this.toOpaque(side, run.offset, run.bytes.length, 'tls-handshake', run.bytes)
+      this.flushOpaque(side, at, out)
+    }
+    // RFC 2595 4: after STLS the client must discard what it knew (CAPA again).
+    this.tls = true
+    this.caps = new Map()
+    this.clientMode = 'command'
+    this.serverOpaque = false
+    this.pending.length = 0
+    this.auth = undefined
+    this.multi = undefined
+    this.state = 'authorization'
+    return out
+  }
+
+  // ---------------------------------------------------------------------------
+  // Client side
+
+  private runClient(at: number, out: Decoded[]): void {
+    const f = this.framers.client
+    for (;;) {
+      switch (this.clientMode) {
+        case 'opaque': {
+          const run = f.drain()
+          if (run) this.opaque.client.add(run.offset, run.bytes.length)
+          return
+        }
+        case 'stls-wait':
+          if (f.buffered > MAX_HELD_BYTES) {
+            const run = f.drain()!
+            this.toOpaque('client', run.offset, run.bytes.length, 'held-too-long')
+          }
+          return
+        case 'tls-handshake': {
+          const run = f.drain()
+          if (run) this.toOpaque('client', run.offset, run.bytes.length, 'tls-handshake', run.bytes)
+          return
+        }
+        case 'command':
+        case 'auth': {
+          if (f.offset === 0 && f.buffered > 0) {
+            const head = f.peek(2)
+            if (head[0] === 0x16 && head.length < 2) return
+            if (looksLikeTlsClientHello(head)) {
+              this.goOpaque(at, out)
+              continue
+            }
+          }
+          const line = f.readLine()
+          if (!line) return
+          if (this.clientMode === 'auth') this.onAuthResponse(line, at, out)
+          else this.onCommand(line, at, out)
+          continue
+        }
+      }
+    }
+  }
+
+  private goOpaque(at: number, out: Decoded[]): void {
+    this.clientMode = 'opaque'
+    this.serverOpaque = true
+    this.opaqueReason.client = this.opaqueReason.server = 'tls-on-plaintext-port'
+    out.push(
+      decoded('client', at, undefined, {
+        notes: [
+          mkNote('error', 'TLS_ON_PLAINTEXT_PORT', 'The client started a TLS handshake on a plaintext POP3 port', 'The client expects implicit TLS (port 995): use a pop3s:// listener, or set the client to STLS or no encryption.', 'RFC 8314 §3'),
+        ],
+      }),
+    )
+  }
+
+  private onCommand(line: Line, at: number, out: Decoded[]): void {
+    const raw = rawOf('client', line)
+    if (line.tooLong) {
+      out.push(
+        decoded('client', at, { kind: 'opaque', length: line.length, reason: 'line-too-long' }, {
+          raw,
+          notes: [mkNote('error', 'POP3_LINE_TOO_LONG', `A client line of ${line.contentLength} bytes was not decoded`, 'Treated as opaque up to the next line end.', 'RFC 2449 §4')],
+        }),
+      )
+      return
+    }
+    const cmd = parsePop3Command(line.text)
+    const ref = this.nextRef++
+    const notes: Note[] = []
+    const item: CommandItem = { kind: 'command', protocol: 'pop3', verb: cmd.verb || '(empty)', args: cmd.rest, line: line.text, state: this.state }
+    if (this.pending.length > 0) item.pipelined = true
+    if (POP3_VERBS.has(cmd.verb)) item.explain = [`pop3.cmd.${cmd.verb}`, `pop3.state.${this.state}`]
+    else {
+      notes.push(mkNote('info', 'POP3_UNKNOWN_COMMAND', `${(cmd.verb || '(empty)').slice(0, 40)} is not a known POP3 command`, 'The server will probably answer -ERR.', 'RFC 1939 §3'))
+      if (/[^\x20-\x7e\t]/.test(line.text)) notes.push(mkNote('warn', 'POP3_MALFORMED_COMMAND', 'The command line holds non-printable or non-ASCII bytes', 'Binary or wrong-protocol data on a POP3 port.', 'RFC 1939 §3'))
+    }
+    const limit = cmd.verb === 'AUTH' ? AUTH_LINE_LIMIT : COMMAND_LINE_LIMIT
+    if (line.length > limit) notes.push(lineTooLongNote('POP3_LINE_TOO_LONG', line, limit, 'The command line', 'RFC 2449 §4'))
+    if (item.pipelined && this.greeted && this.caps.size > 0 && !this.caps.has('PIPELINING')) {
+      notes.push(mkNote('warn', 'POP3_PIPELINING_NOT_OFFERED', `${cmd.verb} was sent before the previous response, but the server did not announce PIPELINING`, undefined, 'RFC 2449 §6.6'))
+    }
+    this.checkSequence(cmd, notes)
+    const params = commandParams(cmd)
+    if (params) item.params = params
+    let secrets: Secret[] | undefined
+    const extra: Decoded[] = []
+    const cleartext = (): void => {
+      if (!this.tls && this.caps.has('STLS')) notes.push(authCleartextNote('pop3', 'STLS'))
+    }
+    switch (cmd.verb) {
+      case 'USER': {
+        this.userName = cmd.rest
+        this.userRef = ref
+        cleartext()
+        extra.push(decoded('client', at, { kind: 'auth', protocol: 'pop3', mechanism: 'USER/PASS', step: 'start', user: cmd.rest, valid: true }, { raw, attemptRef: ref }))
+        break
+      }
+      case 'PASS': {
+        // RFC 1939 7: the password is the rest of the line, spaces included.
+        secrets = [{ kind: 'password', value: cmd.rest }]
+        item.args = MASK
+        item.line = `${line.text.slice(0, line.text.length - cmd.rest.length)}${MASK}`
+        if (this.userName === undefined) notes.push(mkNote('warn', 'POP3_OUT_OF_SEQUENCE', 'PASS without a preceding USER', 'Send USER first.', 'RFC 1939 §7'))
+        const a: AuthItem = { kind: 'auth', protocol: 'pop3', mechanism: 'USER/PASS', step: 'response', decoded: `password=${MASK}`, valid: true }
+        if (this.userName !== undefined) a.user = this.userName
+        extra.push(decoded('client', at, a, { raw, attemptRef: this.userRef || ref }))
+        break
+      }
+      case 'APOP': {
+        const [name, digest] = cmd.args
+        secrets = digest ? [{ kind: 'digest', value: digest }] : undefined
+        if (digest) {
+          item.args = `${name} ${MASK}`
+          item.line = `${line.text.slice(0, line.text.lastIndexOf(digest))}${MASK}`
+        }
+        if (!this.apopBanner) notes.push(mkNote('warn', 'POP3_APOP_NO_TIMESTAMP', 'APOP, but the greeting had no <timestamp> to digest', 'The server cannot check the digest; it will refuse.', 'RFC 1939 §7'))
+        const a: AuthItem = { kind: 'auth', protocol: 'pop3', mechanism: 'APOP', step: 'start', decoded: `user=${name ?? '?'} digest=${MASK}`, valid: !!digest }
+        if (name) a.user = name
+        extra.push(decoded('client', at, a, { raw, attemptRef: ref }))
+        break
+      }
+      case 'AUTH': {
+        if (cmd.args.length === 0) break // lists the mechanisms (multi-line)
+        const ex = new SaslExchange(cmd.args[0])
+        this.auth = { ex, ref }
+        this.clientMode = 'auth'
+        cleartext()
+        const ir = cmd.args[1]
+        if (ir !== undefined) {
+          const step = ex.initial(ir)
+          if (step.secrets.length) {
+            secrets = step.secrets
+            item.args = `${cmd.args[0]} ${MASK}`
+            item.line = `${line.text.slice(0, line.text.length - ir.length)}${MASK}`
+          }
+          extra.push(decoded('client', at, saslAuthItem('pop3', ex, 'start', step), { raw, notes: step.notes, attemptRef: ref }))
+        } else {
+          extra.push(decoded('client', at, { kind: 'auth', protocol: 'pop3', mechanism: ex.mechanism, step: 'start', valid: true }, { raw, attemptRef: ref }))
+        }
+        break
+      }
+      case 'STLS':
+        this.clientMode = 'stls-wait'
+        break
+    }
+    // The cleartext note belongs on the event that carries the credentials' intent.
+    this.pending.push({ ref, at, cmd })
+    out.push(decoded('client', at, item, { raw, notes, secrets, ref }))
+    out.push(...extra)
+  }
+
+  private checkSequence(cmd: Pop3Command, notes: Note[]): void {
+    if (this.state === 'authorization' && TRANSACTION_VERBS.has(cmd.verb)) {
+      notes.push(mkNote('warn', 'POP3_OUT_OF_SEQUENCE', `${cmd.verb} before logging in (AUTHORIZATION state)`, 'Log in first with USER/PASS, APOP or AUTH; the server answers -ERR.', 'RFC 1939 §4'))
+    } else if (this.state === 'transaction' && AUTHORIZATION_VERBS.has(cmd.verb)) {
+      notes.push(mkNote('warn', 'POP3_OUT_OF_SEQUENCE', `${cmd.verb} after logging in (TRANSACTION state)`, 'Only valid in the AUTHORIZATION state; the server answers -ERR.', 'RFC 1939 §5'))
+    }
+  }
+
+  private onAuthResponse(line: Line, at: number, out: Decoded[]): void {
+    const a = this.auth!
+    const ref = this.nextRef++
+    const raw = rawOf('client', line)
+    if (line.tooLong) {
+      out.push(decoded('client', at, { kind: 'auth', protocol: 'pop3', mechanism: a.ex.mechanism, step: 'response', valid: false, decoded: MASK }, { raw, ref, attemptRef: a.ref, notes: [mkNote('error', 'POP3_LINE_TOO_LONG', `An AUTH response of ${line.contentLength} bytes was not decoded`, undefined, 'RFC 5034 §4')] }))
+    } else {
+      const step = a.ex.response(line.text)
+      out.push(decoded('client', at, saslAuthItem('pop3', a.ex, 'response', step), { raw, notes: step.notes, secrets: step.secrets, ref, attemptRef: a.ref }))
+    }
+    this.pending.push({ ref, at, cmd: { verb: 'AUTH', args: [], rest: '' }, attempt: a.ref })
+  }
+
+  // ---------------------------------------------------------------------------
+  // Server side
+
+  private runServer(at: number, out: Decoded[]): void {
+    const f = this.framers.server
+    for (;;) {
+      if (this.serverOpaque) {
+        const run = f.drain()
+        if (run) {
+          const reason = this.opaqueReason.server || 'tls-handshake'
+          this.toOpaque('server', run.offset, run.bytes.length, reason, reason === 'tls-handshake' ? run.bytes : undefined)
+        }
+        return
+      }
+      const m = this.multi
+      if (m?.kind === 'message') {
+        const piece = f.readDotBody()
+        if (!piece) return
+        for (const p of piece.parts) {
+          if (p.length === 0) continue
+          m.size += p.length
+          m.writer.write(p)
+        }
+        if (piece.done) this.finishMessage(at, piece.offset + piece.length, true, out)
+        continue
+      }
+      const line = f.readLine()
+      if (!line) return
+      if (m?.kind === 'lines') this.onListingLine(line, at, out)
+      else this.onResponseLine(line, at, out)
+    }
+  }
+
+  private onListingLine(line: Line, at: number, out: Decoded[]): void {
+    const m = this.multi as Extract<NonNullable<Pop3Decoder['multi']>, { kind: 'lines' }>
+    m.last = line
+    if (!line.tooLong && line.text === '.') {
+      this.multi = undefined
+      this.emitListing(m, at, out)
+      return
+    }
+    // RFC 1939 3: a leading dot on a listing line is stuffing.
+    const text = line.tooLong ? `${line.text}…` : line.text.startsWith('.') ? line.text.slice(1) : line.text
+    if (m.lines.length < MAX_LISTING_LINES) m.lines.push(text)
+    else m.dropped++
+  }
+
+  private emitListing(m: Extract<NonNullable<Pop3Decoder['multi']>, { kind: 'lines' }>, at: number, out: Decoded[], cut = false): void {
+    const verb = m.cmd.cmd.verb
+    const item = this.replyItem(m.status, m.cmd, m.statusAt)
+    item.lines = [m.status.text, ...m.lines]
+    const notes = m.notes
+    if (m.dropped) notes.push(mkNote('info', 'POP3_LISTING_TRUNCATED', `${m.dropped} more listing lines were not kept`))
+    if (cut) notes.push(mkNote('warn', 'POP3_RESPONSE_CUT', 'The multi-line response ended without its "." line', undefined, 'RFC 1939 §3'))
+    if (verb === 'CAPA') {
+      const caps = parsePop3Capabilities(m.lines)
+      item.capabilities = caps
+      this.caps = new Map(caps.map((c) => [c.name, c.params]))
+      for (const c of caps) item.explain!.push(`pop3.cap.${c.name}`)
+    }
+    const raw = rawSpan('server', m.statusLine, m.last ?? m.statusLine)
+    out.push(decoded('server', at, item, { raw, notes, replyToRef: m.cmd.ref }))
+  }
+
+  private finishMessage(at: number, end: number, complete: boolean, out: Decoded[]): void {
+    const m = this.multi as Extract<NonNullable<Pop3Decoder['multi']>, { kind: 'message' }>
+    this.multi = undefined
+    m.writer.close(complete)
+    const notes = complete ? undefined : [mkNote('error', 'POP3_BODY_CUT', `The connection closed in the middle of a message (${m.size} bytes received)`, undefined, 'RFC 1939 §3')]
+    out.push(decoded('server', at, { kind: 'body', protocol: 'pop3', phase: 'end', what: 'multiline', size: m.size }, { raw: { side: 'server', offset: m.start, length: end - m.start }, notes }))
+    out.push(decoded('server', at, { kind: 'message', protocol: 'pop3', phase: 'received', index: m.index, source: m.source, size: m.size, complete }))
+  }
+
+  private replyItem(status: StatusLine, cmd: Pending | undefined, at: number): ReplyItem {
+    const item: ReplyItem = {
+      kind: 'reply',
+      protocol: 'pop3',
+      code: status.ok ? '+OK' : '-ERR',
+      status: status.ok ? 'ok' : 'error',
+      lines: [status.text],
+      state: this.state,
+      explain: [status.ok ? 'pop3.code.+OK' : 'pop3.code.-ERR'],
+    }
+    if (status.responseCode) {
+      item.responseCode = status.responseCode
+      item.explain!.push(`pop3.resp.${status.responseCode}`)
+    }
+    if (cmd) item.latencyMs = Math.round((at - cmd.at) * 1000) / 1000
+    return item
+  }
+
+  private onResponseLine(line: Line, at: number, out: Decoded[]): void {
+    const raw = rawOf('server', line)
+    if (line.tooLong) {
+      out.push(decoded('server', at, { kind: 'opaque', length: line.length, reason: 'line-too-long' }, { raw, notes: [mkNote('error', 'POP3_LINE_TOO_LONG', `A server line of ${line.contentLength} bytes was not decoded`, undefined, 'RFC 2449 §4')] }))
+      return
+    }
+    const notes: Note[] = []
+    if (line.length > RESPONSE_LINE_LIMIT) notes.push(lineTooLongNote('POP3_LINE_TOO_LONG', line, RESPONSE_LINE_LIMIT, 'A response line', 'RFC 2449 §4'))
+
+    // RFC 5034 4: during AUTH, '+ base64' is a server challenge.
+    if (this.auth && (line.text === '+' || line.text.startsWith('+ '))) {
+      const cmd = this.pending.shift()
+      const text = line.text.slice(2)
+      const step = this.auth.ex.challenge(text)
+      const cont: ContinuationItem = { kind: 'continuation', protocol: 'pop3', text }
+      if (step.decoded !== undefined) cont.decoded = step.decoded
+      if (cmd) cont.latencyMs = Math.round((at - cmd.at) * 1000) / 1000
+      out.push(decoded('server', at, cont, { raw, notes: [...notes, ...step.notes], replyToRef: cmd?.ref, attemptRef: this.auth.ref }))
+      return
+    }
+
+    const status = parseStatusLine(line.text)
+    if (!status) {
+      out.push(
+        decoded('server', at, { kind: 'untagged', protocol: 'pop3', name: 'MALFORMED', text: line.text }, {
+          raw,
+          notes: [...notes, mkNote('warn', 'POP3_MALFORMED_RESPONSE', 'A server line that is neither +OK nor -ERR', 'The server may not speak POP3 on this port, or a multi-line response was not expected.', 'RFC 1939 §3')],
+        }),
+      )
+      return
+    }
+
+    if (!this.greeted) {
+      this.greeted = true
+      const item = this.replyItem(status, undefined, at)
+      const ts = /<[^<>]*@[^<>]*>/.exec(status.text)
+      if (ts) {
+        this.apopBanner = ts[0]
+        item.explain!.push('pop3.apop-timestamp')
+      }
+      if (!status.ok) notes.push(pop3ErrorNote(status, undefined))
+      out.push(decoded('server', at, item, { raw, notes }))
+      return
+    }
+
+    const cmd = this.pending.shift()
+    if (!cmd) {
+      const item = this.replyItem(status, undefined, at)
+      notes.push(mkNote('warn', 'POP3_UNSOLICITED_RESPONSE', 'A response that answers no command', 'The server sent more responses than commands, or the capture started mid-session.', 'RFC 1939 §3'))
+      out.push(decoded('server', at, item, { raw, notes }))
+      return
+    }
+    const verb = cmd.cmd.verb
+    const extra: Decoded[] = []
+    if (!status.ok) notes.push(pop3ErrorNote(status, verb))
+
+    // Auth outcomes and state changes (RFC 1939 4-6).
+    const authDone = (mechanism: string, attempt: number, user: string | undefined): void => {
+      const a: AuthItem = { kind: 'auth', protocol: 'pop3', mechanism, step: 'outcome', valid: true, outcome: status.ok ? 'success' : 'failure' }
+      if (user !== undefined) a.user = user
+      extra.push(decoded('server', at, a, { raw, attemptRef: attempt }))
+      if (status.ok) this.state = 'transaction'
+    }
+    if (cmd.attempt !== undefined || (verb === 'AUTH' && this.auth && cmd.ref === this.auth.ref)) {
+      const a = this.auth
+      this.auth = undefined
+      this.clientMode = 'command'
+      if (a) authDone(a.ex.mechanism, a.ref, a.ex.user)
+    } else if (verb === 'PASS') {
+      authDone('USER/PASS', this.userRef || cmd.ref, this.userName)
+      this.userName = undefined
+    } else if (verb === 'USER' && !status.ok) {
+      authDone('USER/PASS', cmd.ref, this.userName)
+      this.userName = undefined
+    } else if (verb === 'APOP') {
+      authDone('APOP', cmd.ref, cmd.cmd.args[0])
+    } else if (verb === 'QUIT' && status.ok && this.state === 'transaction') {
+      this.state = 'update'
+    } else if (verb === 'STLS') {
+      if (status.ok && this.clientMode === 'stls-wait') {
+        this.clientMode = 'tls-handshake'
+        this.serverOpaque = true
+        this.opaqueReason.server = ''
+        extra.push(decoded('server', at, { kind: 'tls', phase: 'go-ahead' }, { raw }))
+        const held = this.framers.client.drain()
+        if (held) {
+          this.toOpaque('client', held.offset, held.bytes.length, 'starttls-injection')
+          this.injectionNote('client')
+        }
+      } else if (this.clientMode === 'stls-wait') this.clientMode = 'command'
+    }
+
+    const kind = status.ok ? multilineKind(cmd.cmd) : undefined
+    if (kind === 'lines') {
+      this.multi = { kind: 'lines', cmd, status, statusLine: line, statusAt: at, lines: [], dropped: 0, last: undefined, notes }
+      out.push(...extra)
+      return
+    }
+    const item = this.replyItem(status, cmd, at)
+    out.push(decoded('server', at, item, { raw, notes, replyToRef: cmd.ref }))
+    out.push(...extra)
+    if (kind === 'message') {
+      const source = verb === 'TOP' ? 'pop3-top' : 'pop3-retr'
+      const index = ++this.messageCount
+      const writer = this.options.messages ? this.options.messages.open(index, source) : NOOP_WRITER
+      this.framers.server.startDotBody()
+      this.multi = { kind: 'message', cmd, index, writer, size: 0, start: this.framers.server.offset, source }
+      out.push(decoded('server', at, { kind: 'body', protocol: 'pop3', phase: 'start', what: 'multiline' }))
+    }
+  }
+
+  private endServer(at: number, out: Decoded[]): void {
+    const f = this.framers.server
+    if (this.serverOpaque) {
+      const run = f.drain()
+      if (run) this.toOpaque('server', run.offset, run.bytes.length, this.opaqueReason.server || 'tls-handshake', run.bytes)
+    } else if (this.multi?.kind === 'message') {
+      const held = f.drain()
+      this.finishMessage(at, held ? held.offset + held.bytes.length : f.offset, false, out)
+    } else {
+      const line = f.flush()
+      if (line) {
+        if (this.multi?.kind === 'lines') this.onListingLine(line, at, out)
+        else this.onResponseLine(line, at, out)
+      }
+      if (this.multi?.kind === 'lines') {
+        const m = this.multi
+        this.multi = undefined
+        this.emitListing(m, at, out, true)
+      }
+    }
+    this.flushOpaque('server', at, out)
+    if (this.pending.length > 0 && this.clientMode !== 'opaque') {
+      const verbs = this.pending.map((p) => p.cmd.verb).join(', ')
+      out.push(decoded('proxy', at, undefined, { notes: [mkNote('warn', 'POP3_NO_RESPONSE', `The server closed without answering ${this.pending.length} command(s): ${verbs}`)] }))
+      this.pending.length = 0
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+
+  private toOpaque(side: Side, offset: number, length: number, reason: string, bytes?: Buffer): void {
+    const tail = this.opaque[side]
+    if (tail.length === 0) {
+      this.opaqueReason[side] = reason
+      if (reason === 'tls-handshake' && bytes && bytes[0] !== 0x16) {
+        this.opaqueReason[side] = 'starttls-injection'
+        this.injectionNote(side)
+      }
+    }
+    tail.add(offset, length)
+  }
+
+  private injectionNote(side: Side): void {
+    if (this.opaqueNotes[side].some((n) => n.code === 'STARTTLS_INJECTION')) return
+    this.opaqueNotes[side].push(
+      mkNote(
+        'error',
+        'STARTTLS_INJECTION',
+        side === 'client' ? 'The client sent plaintext after STLS, before the TLS handshake' : 'The server sent plaintext after accepting STLS, before the TLS handshake',
+        'Those bytes are not commands: a man in the middle may have injected them. A correct peer discards them.',
+        'RFC 2595 §4',
+      ),
+    )
+  }
+
+  private flushOpaque(side: Side, at: number, out: Decoded[]): void {
+    const items = this.opaque[side].flush(side, at, this.opaqueReason[side] || 'opaque')
+    const notes = this.opaqueNotes[side]
+    this.opaqueNotes[side] = []
+    if (items.length && notes.length) items[0].notes = notes
+    else if (notes.length) out.push(decoded(side, at, undefined, { notes }))
+    out.push(...items)
+  }
+}
+
+/** Message numbers and line counts as numbers: `RETR 3` → { msg: 3 }. */
+function commandParams(cmd: Pop3Command): CommandItem['params'] | undefined {
+  const num = (s: string | undefined): number | string | undefined => (s === undefined ? undefined : /^\d+$/.test(s) ? Number(s) : s)
+  switch (cmd.verb) {
+    case 'LIST':
+    case 'UIDL':
+    case 'RETR':
+    case 'DELE':
+      return cmd.args[0] !== undefined ? { msg: num(cmd.args[0])! } : undefined
+    case 'TOP':
+      return cmd.args.length >= 2 ? { msg: num(cmd.args[0])!, lines: num(cmd.args[1])! } : undefined
+    case 'USER':
+      return { user: cmd.rest }
+    case 'APOP':
+      return cmd.args[0] ? { user: cmd.args[0] } : undefined
+    case 'AUTH':
+      return cmd.args[0] ? { mechanism: cmd.args[0].toUpperCase() } : undefined
+    default:
+      return undefined
+  }
+}
