@@ -12,7 +12,9 @@ started=
 reason=
 
 if bash "$servers" status >/dev/null 2>&1; then
-  echo "real servers: already running"
+  # Possibly started from another checkout: use that instance's certificate and mailboxes.
+  export MAILTAP_SERVERS_DIR=${MAILTAP_SERVERS_DIR:-$(bash "$servers" dir)}
+  echo "real servers: already running (from $MAILTAP_SERVERS_DIR)"
 else
   log=$(mktemp)
   if ! command -v dovecot >/dev/null || ! command -v postfix >/dev/null; then

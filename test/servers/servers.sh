@@ -4,6 +4,7 @@
 #
 #   servers.sh install                      apt packages for the daemons and the client tools
 #   servers.sh start | stop | status       status exits 0 when every port sends its greeting
+#   servers.sh dir                          the run directory of the instance serving the ports
 #   servers.sh reset-mailbox USER           empties USER's INBOX
 #   servers.sh set-password USER PASSWORD   Dovecot re-reads the passwd-file on its next login
 #
@@ -38,6 +39,10 @@ tls_dir=$run/tls
 mail_uid=$(id -u mail 2>/dev/null || echo 8)
 mail_gid=$(getent group mail | cut -d: -f3 || echo 8)
 mail_gid=${mail_gid:-8}
+
+# Which run directory serves the fixed ports right now: a second checkout (a CI check in a
+# fresh clone) then uses that instance's certificate and mailboxes instead of its own empty one.
+current_file=/tmp/mailtap-test-servers.dir
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'servers.sh: %s\n' "$*" >&2; exit 1; }
@@ -375,6 +380,7 @@ cmd_start() {
       || die "postfix failed to start: $(tail -n 5 "$postfix_dir/start.log" "$postfix_dir/postfix.log" 2>/dev/null)"
   fi
   check_greetings 20 || die "not every port greeted; logs: $run/dovecot/dovecot.log $postfix_dir/postfix.log"
+  printf '%s\n' "$run" >"$current_file"
 }
 
 # Waits until pid $1 is gone (at most ~10 s).
@@ -402,6 +408,7 @@ cmd_stop() {
     pids+=("dovecot:$pid")
   fi
   wait
+  [ "$(cat "$current_file" 2>/dev/null)" = "$run" ] && rm -f "$current_file"
   for pid in "${pids[@]}"; do
     wait_gone "${pid#*:}" || die "${pid%%:*} (pid ${pid#*:}) did not stop"
     say "${pid%%:*} stopped"
@@ -445,5 +452,6 @@ case ${1:-} in
   status) cmd_status ;;
   reset-mailbox) shift; cmd_reset_mailbox "$@" ;;
   set-password) shift; cmd_set_password "$@" ;;
-  *) die "usage: servers.sh install|start|stop|status|reset-mailbox USER|set-password USER PASSWORD" ;;
+  dir) cat "$current_file" 2>/dev/null || say "$run" ;;
+  *) die "usage: servers.sh install|start|stop|status|dir|reset-mailbox USER|set-password USER PASSWORD" ;;
 esac
