@@ -182,7 +182,7 @@ export async function connectTls(socket: net.Socket | undefined, opts: ConnectOp
     t.on('close', onClose)
   })
   const chain = peerChain(t)
-  const verify: TlsVerify = verifyPeer(t, verifyName, chain)
+  const verify: TlsVerify = verifyPeer(t, verifyName, chain, extraCa ?? tls.rootCertificates)
   const info = describeTls(t, 'server', how, 'intercept', { sni: servername, chain, verify })
   if (!verify.ok && opts.verify === 'strict') {
     t.destroy()

@@ -3,7 +3,7 @@
 // We verify ourselves (rejectUnauthorized: false) so 'warn' can go on and 'strict' can
 // say exactly why it refused.
 import { X509Certificate } from 'node:crypto'
-import { checkServerIdentity, type DetailedPeerCertificate, type PeerCertificate, type TLSSocket } from 'node:tls'
+import { checkServerIdentity, rootCertificates, type DetailedPeerCertificate, type PeerCertificate, type TLSSocket } from 'node:tls'
 import type { CertInfo, TlsVerify } from '../../shared/schema.ts'
 
 /** The chain the peer presented, leaf first, as CertInfo (the trusted root Node appended included). */
@@ -97,7 +97,7 @@ function chainProblem(code: string, chain: CertInfo[]): { code: string; text: st
  * and a no-op checkServerIdentity) towards `hostname`: chain trust, validity dates (checked
  * on their own too, since OpenSSL reports one error only) and the name.
  */
-export function verifyPeer(socket: TLSSocket, hostname: string, chain: CertInfo[] = peerChain(socket)): TlsVerify {
+export function verifyPeer(socket: TLSSocket, hostname: string, chain: CertInfo[] = peerChain(socket), trusted: readonly string[] = rootCertificates): TlsVerify {
   const peer: PeerCertificate = socket.getPeerCertificate()
   if (!peer || !peer.raw) return { ok: false, code: 'NO_CERTIFICATE', text: 'no certificate: the upstream presented none' }
   const problems: { code: string; text: string }[] = []
@@ -107,6 +107,10 @@ export function verifyPeer(socket: TLSSocket, hostname: string, chain: CertInfo[
   const leaf = chain[0]
   if (leaf && chainCode !== 'CERT_HAS_EXPIRED' && Date.parse(leaf.notAfter) < Date.now()) problems.push(chainProblem('CERT_HAS_EXPIRED', chain))
   if (leaf && chainCode !== 'CERT_NOT_YET_VALID' && Date.parse(leaf.notBefore) > Date.now()) problems.push(chainProblem('CERT_NOT_YET_VALID', chain))
+  // OpenSSL reports an expired self-signed certificate as expired only; say both.
+  if (leaf?.selfSigned && chainCode && chainCode !== 'DEPTH_ZERO_SELF_SIGNED_CERT' && !isTrusted(leaf, trusted)) {
+    problems.push(chainProblem('DEPTH_ZERO_SELF_SIGNED_CERT', chain))
+  }
   const idError = checkServerIdentity(hostname, peer) as (Error & { code?: string }) | undefined
   if (idError) {
     const names = leaf?.sans.length ? leaf.sans.join(', ') : (/CN=([^,]+)/.exec(leaf?.subject ?? '')?.[1] ?? 'no name')
@@ -114,4 +118,14 @@ export function verifyPeer(socket: TLSSocket, hostname: string, chain: CertInfo[
   }
   if (problems.length === 0) return { ok: true, text: 'ok' }
   return { ok: false, code: problems[0]!.code, text: problems.map((p) => p.text).join('; ') }
+}
+
+function isTrusted(cert: CertInfo, trusted: readonly string[]): boolean {
+  return trusted.some((pem) => {
+    try {
+      return new X509Certificate(pem).fingerprint256 === cert.sha256
+    } catch {
+      return false
+    }
+  })
 }
