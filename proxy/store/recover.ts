@@ -92,8 +92,10 @@ export async function rebuildEntry(root: string, id: string, known?: IndexEntry)
   const scan = await repairEvents(eventsPath(root, id))
   let base = onDisk && (onDisk.status !== 'live' || !known) ? onDisk : (known?.session ?? onDisk)
   if (!base) {
-    if (scan.events.length === 0) return undefined
-    const first = scan.events[0]!
+    if (scan.events.length === 0 && (await sizeOf(rawPath(root, id, 'client'))) + (await sizeOf(rawPath(root, id, 'server'))) === 0) {
+      return undefined
+    }
+    const first = scan.events[0]
     base = {
       id,
       protocol: guessProtocol(scan.events),
@@ -101,7 +103,7 @@ export async function rebuildEntry(root: string, id: string, known?: IndexEntry)
       client: { address: '', port: 0 },
       server: { address: '', port: 0 },
       tls: [],
-      startedAt: first.at,
+      startedAt: first?.at ?? 0,
       status: 'live',
       totals: { events: 0, bytesFromClient: 0, bytesFromServer: 0, commands: 0, messages: 0, errors: 0 },
     }

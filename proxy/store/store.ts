@@ -138,7 +138,10 @@ export class FileStore implements Store {
       changed = true
       const rebuilt = await rebuildEntry(this.root, id, byId.get(id))
       if (rebuilt) byId.set(id, rebuilt)
-      else if (byId.get(id)?.session.status === 'live') byId.delete(id)
+      else if (!byId.has(id)) {
+        // Killed between mkdir and the first write: a directory with nothing to show.
+        await rm(sessionDir(this.root, id), { recursive: true, force: true }).catch(() => undefined)
+      }
     }
     const all = [...byId.values()].sort((a, b) => a.session.startedAt - b.session.startedAt)
     for (const rec of all) this.addEntry(rec)
