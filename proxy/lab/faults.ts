@@ -15,11 +15,14 @@
 //   connect         SMTP greeting is a 554 (or the code given; 421 closes at once)
 //   mail rcpt data  SMTP MAIL FROM / RCPT TO / end of DATA fail with the code given
 //                   (defaults: mail 451 4.3.0, rcpt 452 4.5.3, data 554 5.6.0); 421 also disconnects
-//   drop            any command may be answered by a disconnect: SMTP 421 4.7.0, POP3 -ERR [SYS/TEMP], IMAP * BYE
-//   slow            every reply is delayed: slow=2000 (ms, always) or slow=2000@0.5
+//   drop            a command is answered by a disconnect: SMTP 421 4.7.0 (at AUTH, MAIL, RCPT or
+//                   the end of DATA: smtp-server has no hook on other commands), POP3 -ERR [SYS/TEMP],
+//                   IMAP * BYE (any command)
+//   slow            replies are delayed: slow=2000 (ms, always) or slow=2000@0.5 (SMTP: the greeting
+//                   and the AUTH, MAIL, RCPT and DATA replies; POP3 and IMAP: every reply)
 //   pop3-in-use     POP3 PASS/AUTH fails with -ERR [IN-USE]
 //   imap-overquota  IMAP APPEND and COPY fail with NO [OVERQUOTA]
-//   all             every trigger above but slow, with the probability given: all=0.2
+//   all             every trigger above but slow and connect, with the probability given: all=0.2
 //   seed            seed of the random generator, for reproducible lessons: seed=42
 //
 // Examples: `auth=0.5,rcpt=452,slow=2000,pop3-in-use,imap-overquota`, `all=0.2,seed=7`,
@@ -60,7 +63,7 @@ export const LAB_FAULTS_HELP = `--lab-faults SPEC   inject failures into the lab
     slow=MS[@P]          replies are delayed by MS milliseconds
     pop3-in-use[=P]      POP3 login fails with -ERR [IN-USE]
     imap-overquota[=P]   IMAP APPEND/COPY fail with NO [OVERQUOTA]
-    all=P                every trigger but slow with probability P
+    all=P                every trigger but slow and connect, with probability P
     seed=N               seed the random generator (reproducible runs)
   P is 0..1 or a percentage (default 1 = always).
   e.g. --lab-faults auth=0.5,rcpt=452,slow=2000,pop3-in-use,imap-overquota`

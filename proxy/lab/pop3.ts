@@ -37,7 +37,8 @@ export class Pop3Connection extends LabConnection {
   }
 
   start(): void {
-    void sleep(this.ctx.faults.delayMs()).then(() => this.write(`+OK mailtap lab POP3 ready <${process.pid}.${Date.now()}@${this.ctx.store.domain}>\r\n`))
+    // No <timestamp> in the greeting: that would advertise APOP (RFC 1939 7), which the lab lacks.
+    void sleep(this.ctx.faults.delayMs()).then(() => this.write('+OK mailtap lab POP3 ready\r\n'))
   }
 
   protected override onClose(): void {

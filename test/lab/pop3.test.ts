@@ -38,6 +38,19 @@ describe('lab POP3', () => {
     await c.closedByServer()
   })
 
+  test('pipelined POP3 commands (RFC 2449 PIPELINING) are answered in order', async () => {
+    const c = await RawClient.connect(lab.ports.pop3)
+    await c.until(/\r\n/)
+    c.write('USER alice\r\nPASS alicepw\r\nSTAT\r\nNOOP\r\nQUIT\r\n')
+    await c.closedByServer()
+    const lines = c.text.split('\r\n')
+    assert.match(lines[0], /^\+OK send PASS$/)
+    assert.match(lines[1], /^\+OK alice's maildrop/)
+    assert.match(lines[2], /^\+OK \d+ \d+$/)
+    assert.equal(lines[3], '+OK')
+    assert.match(lines[4], /^\+OK .*signing off/)
+  })
+
   test('STAT, LIST n, UIDL, TOP, RETR with dot-stuffing, NOOP and CAPA answer as RFC 1939 and 2449 say', async () => {
     const dotted = 'Subject: dots\r\n\r\n.leading dot\r\nplain\r\n'
     lab.mailboxes.deliver('bob', Buffer.from(dotted))

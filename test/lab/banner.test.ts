@@ -1,0 +1,102 @@
+// The lab banner: it names every port, user and example, and each printed example works
+// as pasted (here against the lab's own ports; main.ts prints the proxy's).
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm, readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { banner, startLab, type Lab } from '../../proxy/lab/index.ts'
+import { labMailboxFile } from '../../proxy/lab/index.ts'
+import { labExamples } from '../../proxy/lab/banner.ts'
+import { run, testCertificate } from './helpers.ts'
+
+function which(cmd: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((dir) => existsSync(path.join(dir, cmd)))
+}
+
+describe('lab banner', () => {
+  let lab: Lab
+  before(async () => {
+    lab = await startLab({ tls: await testCertificate(), users: [{ name: 'alice', password: 'alicepw' }, { name: 'bob', password: 'bobpw' }] })
+  })
+  after(() => lab.stop())
+
+  test('the banner shows the dashboard URL, every port, the users and the examples', () => {
+    const proxyPorts = { smtp: 2525, pop3: 1110, imap: 1143, smtps: 2465, pop3s: 1995, imaps: 1993 }
+    const text = banner(lab, proxyPorts, 'http://127.0.0.1:8025/')
+    for (const needle of ['http://127.0.0.1:8025/', '127.0.0.1:2525', '127.0.0.1:1110', '127.0.0.1:1143', 'smtps 127.0.0.1:2465', 'pop3s 127.0.0.1:1995', 'imaps 127.0.0.1:1993', 'alice / alicepw', 'bob / bobpw', 'mail.test']) {
+      assert.ok(text.includes(needle), needle)
+    }
+    assert.match(text, /swaks --server 127\.0\.0\.1:2525 /)
+    assert.match(text, /curl -sS pop3:\/\/127\.0\.0\.1:1110\//)
+    assert.match(text, /openssl s_client -starttls smtp -crlf -connect 127\.0\.0\.1:2525/)
+    assert.match(text, /nc 127\.0\.0\.1 1110/)
+    // The lab's own ports are an implementation detail: users connect through mailtap.
+    assert.ok(!text.includes(`:${lab.ports.smtp}`))
+  })
+
+  test('the swaks and curl send examples deliver as pasted', async () => {
+    const ex = labExamples(lab, lab.ports)
+    const before = lab.mailboxes.mailbox('bob', 'INBOX')!.messages.length
+    const swaks = await run('bash', ['-c', ex.swaks])
+    assert.equal(swaks.code, 0, swaks.stdout + swaks.stderr)
+    const curl = await run('bash', ['-c', ex.curlSend])
+    assert.equal(curl.code, 0, curl.stderr)
+    const inbox = lab.mailboxes.mailbox('bob', 'INBOX')!.messages
+    assert.equal(inbox.length, before + 2)
+    assert.match(inbox.at(-2)!.raw.toString(), /Subject: Hello from swaks/)
+    assert.match(inbox.at(-1)!.raw.toString(), /Subject: Hello from curl\r\n\r\nHi bob!\r\n/)
+  })
+
+  test('the curl inbox examples list, search and read as pasted', async () => {
+    const ex = labExamples(lab, lab.ports)
+    const list = await run('bash', ['-c', ex.curlListPop3])
+    assert.equal(list.code, 0, list.stderr)
+    assert.match(list.stdout, /^1 \d+\r$/m)
+    const search = await run('bash', ['-c', ex.curlSearchImap])
+    assert.equal(search.code, 0, search.stderr)
+    assert.match(search.stdout, /^\* SEARCH 1 2 3 4/)
+    const read = await run('bash', ['-c', ex.curlFetchImap])
+    assert.equal(read.code, 0, read.stderr)
+    assert.match(read.stdout, /Subject: Welcome to the mailtap lab/)
+  })
+
+  test('the openssl STARTTLS example negotiates TLS and talks SMTP', async () => {
+    const ex = labExamples(lab, lab.ports)
+    assert.ok(ex.openssl)
+    const r = await run('bash', ['-c', `${ex.openssl} -quiet`], { input: 'EHLO openssl.test\nQUIT\n' })
+    assert.match(r.stdout, /^250[- ]/m, r.stderr)
+    assert.match(r.stdout, /^221 /m)
+  })
+
+  test('the nc example lets a user type POP3 by hand', { skip: which('nc') ? false : 'nc is not installed' }, async () => {
+    const ex = labExamples(lab, lab.ports)
+    const r = await run('bash', ['-c', ex.nc], { input: 'USER alice\nPASS alicepw\nSTAT\nQUIT\n' })
+    assert.match(r.stdout, /^\+OK \d+ \d+\r$/m)
+  })
+})
+
+test('mailboxes survive a restart through the data dir', async () => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'mailtap-lab-'))
+  try {
+    let lab = await startLab({ dataDir })
+    lab.mailboxes.deliver('alice', Buffer.from('Subject: kept\r\n\r\nstill here\r\n'), { flags: ['\\Flagged'] })
+    const removed = lab.mailboxes.mailbox('alice', 'INBOX')!.messages[0].uid
+    lab.mailboxes.expunge('alice', 'INBOX', [removed])
+    const uidNext = lab.mailboxes.mailbox('alice', 'INBOX')!.uidNext
+    await lab.stop()
+    const saved = JSON.parse(await readFile(labMailboxFile(dataDir), 'utf8'))
+    assert.equal(saved.formatVersion, 1)
+    lab = await startLab({ dataDir })
+    const inbox = lab.mailboxes.mailbox('alice', 'INBOX')!
+    assert.equal(inbox.uidNext, uidNext, 'UIDs stay stable: no reseeding, no reuse')
+    assert.ok(!inbox.messages.some((m) => m.uid === removed))
+    const kept = inbox.messages.at(-1)!
+    assert.equal(kept.raw.toString(), 'Subject: kept\r\n\r\nstill here\r\n')
+    assert.deepEqual([...kept.flags], ['\\Flagged'])
+    await lab.stop()
+  } finally {
+    await rm(dataDir, { recursive: true, force: true })
+  }
+})
