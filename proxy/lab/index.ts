@@ -21,6 +21,10 @@ export const DEFAULT_LAB_USERS: readonly LabUser[] = [
   { name: 'bob', password: 'bobpw' },
 ]
 export const DEFAULT_LAB_DOMAIN = 'mail.test'
+/** Where main.ts is expected to put the proxy routes in front of the lab. */
+export const LAB_PROXY_PORTS: Readonly<LabPorts> = { smtp: 2525, pop3: 1110, imap: 1143, smtps: 2465, pop3s: 1995, imaps: 1993 }
+/** Quiet period before mailbox changes are written to the data dir. */
+export const LAB_AUTOSAVE_MS = 1000
 
 export interface LabPorts {
   smtp: number
@@ -47,6 +51,8 @@ export interface LabOptions {
   ports?: Partial<LabPorts>
   /** Seed new users' INBOX with sample messages (default true). */
   seed?: boolean
+  /** With dataDir: save this long after the last change (default LAB_AUTOSAVE_MS). */
+  autosaveMs?: number
 }
 
 export interface Lab {
@@ -79,11 +85,25 @@ async function listenSmtp(server: SMTPServer, host: string, port: number): Promi
   return (server.server.address() as net.AddressInfo).port
 }
 
+/** Refuses configurations the lab's protocols could not express, with one clear line. */
+function checkUsers(users: LabUser[], domain: string): void {
+  if (users.length === 0) throw new Error('lab: at least one user is needed')
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(domain)) throw new Error(`lab: "${domain}" is not a domain name`)
+  const seen = new Set<string>()
+  for (const u of users) {
+    // Used bare in USER, LOGIN and mail addresses: keep to an atom-safe local part.
+    if (!/^[A-Za-z0-9._+-]+$/.test(u.name ?? '')) throw new Error(`lab: user name "${u.name}" may only use letters, digits and . _ + -`)
+    if (typeof u.password !== 'string' || u.password === '' || /[\r\n\0]/.test(u.password)) throw new Error(`lab: user "${u.name}" needs a one-line, non-empty password`)
+    if (seen.has(u.name.toLowerCase())) throw new Error(`lab: user "${u.name}" is listed twice`)
+    seen.add(u.name.toLowerCase())
+  }
+}
+
 export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   const host = opts.host ?? '127.0.0.1'
   const domain = (opts.domain ?? DEFAULT_LAB_DOMAIN).toLowerCase()
   const users = (opts.users ?? DEFAULT_LAB_USERS).map((u) => ({ ...u }))
-  if (users.length === 0) throw new Error('lab: at least one user is needed')
+  checkUsers(users, domain)
   const store = new MailStore(users, domain)
   const file = opts.dataDir ? labMailboxFile(opts.dataDir) : undefined
   if (file) await store.load(file)
@@ -125,8 +145,24 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   }
 
   let stopped = false
-  const save = async () => {
-    if (file) await store.save(file)
+  // Saves run one after another (they share a temp file); a change schedules one after a
+  // short quiet period, so a crash loses at most that much mail.
+  let saving: Promise<void> = Promise.resolve()
+  const save = () => {
+    if (!file) return Promise.resolve()
+    saving = saving.then(() => store.save(file)).catch((err) => console.error(`mailtap lab: could not save ${file}: ${(err as Error).message}`))
+    return saving
+  }
+  let autosave: NodeJS.Timeout | undefined
+  if (file) {
+    store.on('change', () => {
+      if (autosave || stopped) return
+      autosave = setTimeout(() => {
+        autosave = undefined
+        void save()
+      }, opts.autosaveMs ?? LAB_AUTOSAVE_MS)
+      autosave.unref()
+    })
   }
   return {
     ports: ports as LabPorts,
@@ -140,6 +176,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     async stop() {
       if (stopped) return
       stopped = true
+      clearTimeout(autosave)
       await Promise.all([
         ...smtpServers.map(
           (s) =>

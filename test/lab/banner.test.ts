@@ -100,3 +100,36 @@ test('mailboxes survive a restart through the data dir', async () => {
     await rm(dataDir, { recursive: true, force: true })
   }
 })
+
+test('a change is saved on its own shortly after, without waiting for stop()', async () => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'mailtap-lab-'))
+  const lab = await startLab({ dataDir, autosaveMs: 10 })
+  try {
+    lab.mailboxes.deliver('bob', Buffer.from('Subject: autosaved\r\n\r\nx\r\n'))
+    const file = labMailboxFile(dataDir)
+    for (let i = 0; i < 100 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 50))
+    const saved = JSON.parse(await readFile(file, 'utf8'))
+    const raws = saved.users.bob.mailboxes.find((b: { name: string }) => b.name === 'INBOX').messages.map((m: { raw: string }) => Buffer.from(m.raw, 'base64').toString())
+    assert.ok(raws.some((r: string) => r.includes('Subject: autosaved')))
+  } finally {
+    await lab.stop()
+    await rm(dataDir, { recursive: true, force: true })
+  }
+})
+
+test('lab users and domain are checked up front with one clear line', async () => {
+  await assert.rejects(startLab({ users: [] }), /at least one user/)
+  await assert.rejects(startLab({ users: [{ name: 'bad name', password: 'x' }] }), /may only use letters/)
+  await assert.rejects(startLab({ users: [{ name: 'carol', password: '' }] }), /non-empty password/)
+  await assert.rejects(startLab({ users: [{ name: 'Carol', password: 'a' }, { name: 'carol', password: 'b' }] }), /listed twice/)
+  await assert.rejects(startLab({ domain: 'not a domain' }), /not a domain name/)
+  const lab = await startLab({ users: [{ name: 'carol', password: 'carol pw' }], domain: 'School.Example' })
+  try {
+    assert.equal(lab.domain, 'school.example')
+    assert.equal(lab.mailboxes.authenticate('carol@school.example', 'carol pw'), 'carol')
+    assert.equal(lab.mailboxes.authenticate('carol@mail.test', 'carol pw'), undefined)
+    assert.equal(lab.mailboxes.mailbox('carol', 'INBOX')!.messages.length, 4)
+  } finally {
+    await lab.stop()
+  }
+})

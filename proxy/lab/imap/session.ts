@@ -334,6 +334,7 @@ export class ImapConnection extends LabConnection {
     if (allowExpunge) {
       for (let i = sel.uids.length - 1; i >= 0; i--) {
         if (!present.has(sel.uids[i])) {
+          sel.recent.delete(sel.uids[i])
           sel.uids.splice(i, 1)
           this.untagged(`${i + 1} EXPUNGE`)
         }
