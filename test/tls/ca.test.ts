@@ -101,6 +101,12 @@ test('a leaf carries typed SANs, the first name as CN, EKU serverAuth and at mos
   const days = (Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 86_400_000
   assert.ok(days > 300 && days <= 397, `validity ${days} days`)
   assert.ok(cert.checkPrivateKey((await import('node:crypto')).createPrivateKey(leaf.key)))
+  // Key identifiers link the leaf to its CA (clients build chains with them).
+  const parsed = new x509.X509Certificate(leaf.cert)
+  const caSki = new x509.X509Certificate(ca.certPem).getExtension(x509.SubjectKeyIdentifierExtension)?.keyId
+  assert.ok(caSki)
+  assert.equal(parsed.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId, caSki)
+  assert.equal(parsed.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId, await parsed.publicKey.getKeyIdentifier('SHA-1').then((b) => Buffer.from(b).toString('hex')))
 })
 
 test('concurrent requests for the same names share one issuance and later ones hit the cache', async (t) => {
