@@ -4,16 +4,16 @@
 // Where the output lands must not depend on how TCP split the input, so the compressed
 // stream is cut at fixed points only: right after each sync-flush marker (00 00 FF FF,
 // which RFC 4978 §4 makes senders emit at the end of every command and response) and
-// every SEGMENT_BYTES otherwise. Each segment is inflated as one unit, with one zlib
-// context kept for the whole stream. A raw ref after COMPRESS therefore covers the
+// every SEGMENT_BYTES otherwise. Each segment is inflated as one unit, with one inflate
+// context kept for the whole stream. fflate's streaming Inflate is synchronous and keeps
+// its state across pushes (Node's zlib has no synchronous streaming API: _processChunk
+// closes its handle after one call). A raw ref after COMPRESS therefore covers the
 // compressed segments that carried the event's bytes: usually exactly the flushed
 // command or response, at worst a little more.
-import zlib from 'node:zlib'
+import { Inflate } from 'fflate'
 
 /** Longest compressed run inflated as one unit when the sender does not flush. */
 const SEGMENT_BYTES = 16 * 1024
-/** An inflated segment past this is a decompression bomb, not mail traffic. */
-const MAX_SEGMENT_OUTPUT = 64 * 1024 * 1024
 const MARKER = Buffer.from([0x00, 0x00, 0xff, 0xff])
 
 interface Segment {
@@ -23,13 +23,9 @@ interface Segment {
   wireEnd: number
 }
 
-/** The synchronous core Node's own *Sync functions use; it keeps the context between calls. */
-interface ProcessChunk {
-  _processChunk(chunk: Buffer, flushFlag: number): Buffer
-}
-
 export class DeflateReader {
-  private readonly inflate = zlib.createInflateRaw({ maxOutputLength: MAX_SEGMENT_OUTPUT })
+  private readonly inflate = new Inflate()
+  private produced: Buffer[] = []
   private pending: Buffer[] = []
   private pendingBytes = 0
   /** Wire offset of the first pending byte. */
@@ -45,9 +41,9 @@ export class DeflateReader {
 
   constructor(wireStart: number) {
     this.wireOffset = wireStart
-    // A failed sync call also destroys the stream, which emits 'error' later: already
-    // handled through `failed`, it must not become an uncaught exception.
-    this.inflate.on('error', () => {})
+    this.inflate.ondata = (data) => {
+      if (data.length) this.produced.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+    }
   }
 
   /** Compressed bytes in; the plain bytes that became available out (in order). */
@@ -138,7 +134,9 @@ export class DeflateReader {
     this.tail = Buffer.alloc(0)
     let plain: Buffer
     try {
-      plain = (this.inflate as unknown as ProcessChunk)._processChunk(input, zlib.constants.Z_SYNC_FLUSH)
+      this.inflate.push(input)
+      plain = this.produced.length === 1 ? this.produced[0] : Buffer.concat(this.produced)
+      this.produced = []
     } catch (err) {
       this.failed = (err as Error).message || 'inflate failed'
       this.failedAt = wireStart

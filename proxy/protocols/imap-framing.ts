@@ -169,8 +169,9 @@ export class ImapFramer {
     const open = this.literal
     if (!open || open.received > 0) return null
     this.literal = undefined
+    open.lit.refused = true
     this.parts.push(open.lit)
-    return this.finish(open.lit.literal === 0 ? this.lines.offset : this.lines.offset, { literalRefused: true })
+    return this.finish(this.lines.offset, { literalRefused: true })
   }
 
   /** The stream ended: whatever is pending, marked as cut. */

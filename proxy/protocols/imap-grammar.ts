@@ -24,6 +24,8 @@ export interface ParsedCommand {
   verb: string
   /** The arguments as shown, secrets masked. */
   args: string
+  /** The whole line as shown, secrets masked. */
+  line: string
   values: ImapValue[]
   params: Params
   explain: string[]
@@ -31,6 +33,14 @@ export interface ParsedCommand {
   /** The line did not follow the grammar (shown anyway). */
   error?: string
 }
+
+/** Verbs with an explanation in shared/explain/imap.ts. */
+export const KNOWN_VERBS = new Set([
+  'CAPABILITY', 'NOOP', 'LOGOUT', 'STARTTLS', 'AUTHENTICATE', 'LOGIN', 'ENABLE', 'SELECT', 'EXAMINE', 'CREATE', 'DELETE',
+  'RENAME', 'SUBSCRIBE', 'UNSUBSCRIBE', 'LIST', 'LSUB', 'XLIST', 'NAMESPACE', 'STATUS', 'APPEND', 'IDLE', 'CHECK', 'CLOSE',
+  'UNSELECT', 'EXPUNGE', 'SEARCH', 'FETCH', 'STORE', 'COPY', 'MOVE', 'ID', 'GETQUOTA', 'GETQUOTAROOT', 'SETQUOTA',
+  'COMPRESS', 'SORT', 'THREAD', 'GETACL', 'SETACL', 'MYRIGHTS',
+])
 
 const SYSTEM_FLAGS = new Set(['\\SEEN', '\\ANSWERED', '\\FLAGGED', '\\DELETED', '\\DRAFT', '\\RECENT'])
 
@@ -80,22 +90,31 @@ export function parseCommand(parts: LinePart[]): ParsedCommand {
     r.skipSpaces()
     verb = `UID ${r.atom().toUpperCase()}`
   }
+  r.skipSpaces()
   const restStart = r.pos
-  const values = r.values()
-  const cmd: ParsedCommand = { tag, verb, args: '', values, params: {}, explain: [], secrets: [] }
+  const values: ImapValue[] = []
+  const spans: { from: number; to: number }[] = []
+  for (;;) {
+    r.skipSpaces()
+    const from = r.pos
+    const v = r.value()
+    if (v === undefined) break
+    values.push(v)
+    spans.push({ from, to: r.pos })
+  }
+  const cmd: ParsedCommand = { tag, verb, args: '', line: '', values, params: {}, explain: [], secrets: [] }
   if (r.error) cmd.error = r.error
   if (!tag || !verb) cmd.error = 'not a tagged command'
   else if (!/^[\x21-\x7e]+$/.test(tag) || /[(){%*"\\+]/.test(tag)) cmd.error = 'the tag has characters RFC 9051 does not allow'
   const base = verb.startsWith('UID ') ? verb.slice(4) : verb
   if (verb.startsWith('UID ')) cmd.explain.push('imap.cmd.UID')
-  if (base) cmd.explain.push(`imap.cmd.${base}`)
+  if (KNOWN_VERBS.has(base)) cmd.explain.push(`imap.cmd.${base}`)
   describeCommand(cmd, base)
-  if (!cmd.args) {
-    // Not rebuilt by describeCommand: show the arguments as they came.
-    const rr = new Reader(parts)
-    rr.pos = restStart
-    cmd.args = rr.rest().trim()
-  }
+  // Show the line as it came, with the password or initial response masked.
+  const secretAt = base === 'LOGIN' ? 1 : base === 'AUTHENTICATE' && cmd.params.initialResponse && asString(values[1]) !== '=' ? 1 : -1
+  const mask = secretAt >= 0 && spans[secretAt] && !isLiteral(values[secretAt]) ? spans[secretAt] : undefined
+  cmd.line = r.render(0, r.s.length, mask)
+  cmd.args = r.render(restStart, r.s.length, mask).trim()
   return cmd
 }
 
@@ -113,18 +132,13 @@ function describeCommand(cmd: ParsedCommand, base: string): void {
       const value = isLiteral(pass) ? pass.value : asString(pass)
       if (value !== undefined) cmd.secrets.push({ kind: 'password', value })
       if (isLiteral(pass)) pass.secret = true
-      cmd.args = `${v[0] !== undefined ? formatValue(v[0]) : ''} •••`.trim()
       if (v.length < 2) cmd.error ??= 'LOGIN needs a user name and a password'
       break
     }
     case 'AUTHENTICATE': {
       const mech = (asString(v[0]) ?? '').toUpperCase()
       p.mechanism = mech
-      const ir = asString(v[1])
-      if (ir !== undefined) {
-        p.initialResponse = true
-        cmd.args = ir === '=' ? `${mech} =` : `${mech} •••`
-      } else cmd.args = mech
+      if (asString(v[1]) !== undefined) p.initialResponse = true
       break
     }
     case 'SELECT':
@@ -172,7 +186,7 @@ function describeCommand(cmd: ParsedCommand, base: string): void {
       for (const x of v.slice(1)) {
         if (Array.isArray(x) && messages === 0) p.flags = strings(x)
         else if (typeof x === 'string' && messages === 0) p.date = x
-        else if (isLiteral(x)) {
+        else if (isLiteral(x) && !x.refused) {
           messages++
           size += x.literal
         }

@@ -15,6 +15,8 @@ export interface Literal {
   message?: number
   /** The text is a secret: shown as '•••'. */
   secret?: true
+  /** A synchronizing literal the server refused: its bytes were never sent. */
+  refused?: true
 }
 
 export type LinePart = string | Literal
@@ -63,16 +65,33 @@ export class Reader {
     return this.s[this.pos] ?? ''
   }
 
-  /** The unread rest as text (literals shown as their values or `{n}`). */
+  /** The unread rest as text (literals shown as `{n}` and their text or size). */
   rest(): string {
+    return this.render(this.pos, this.s.length)
+  }
+
+  /** The text of [from, to) with literals rendered, and optionally [maskFrom, maskTo) as '•••'. */
+  render(from: number, to: number, mask?: { from: number; to: number }): string {
     let out = ''
-    let lit = this.lit
-    for (let i = this.pos; i < this.s.length; i++) {
-      const c = this.s[i]
-      if (c === LIT) out += renderLiteral(this.literals[lit++])
-      else out += c
+    let lit = 0
+    for (let i = 0; i < from; i++) if (this.s[i] === LIT) lit++
+    let run = from
+    for (let i = from; i < to; i++) {
+      if (mask && i === mask.from) {
+        out += this.s.slice(run, i) + '•••'
+        for (let j = i; j < mask.to; j++) if (this.s[j] === LIT) lit++
+        i = mask.to - 1
+        run = mask.to
+        continue
+      }
+      if (this.s[i] === LIT) {
+        out += this.s.slice(run, i)
+        const l = this.literals[lit++]
+        if (l) out += literalHeader(l) + renderLiteral(l)
+        run = i + 1
+      }
     }
-    return out
+    return out + this.s.slice(run, to)
   }
 
   skipSpaces(): void {
@@ -215,7 +234,7 @@ export class Reader {
 
 /** How a literal shows in a displayed line (after its `{n}` header). */
 export function renderLiteral(l: Literal | undefined): string {
-  if (!l) return ''
+  if (!l || l.refused) return ''
   if (l.secret) return '•••'
   if (l.value !== undefined) return l.value
   if (l.message !== undefined) return `‹message ${l.message}, ${l.literal} bytes›`

@@ -91,7 +91,7 @@ class ImapDecoder implements Decoder {
   private auth: { ex: SaslExchange; tag: string; ref: number; lastRef: number; lastAt: number } | undefined
   private idle: { tag: string; ref: number; at: number; continued: boolean } | undefined
   /** A client synchronizing literal waiting for '+'. */
-  private awaitingLiteral: { tag: string } | undefined
+  private awaitingLiteral: { tag: string; at: number } | undefined
   /** Client bytes after STARTTLS/COMPRESS are held until the server's verdict. */
   private hold: { kind: 'starttls' | 'compress'; tag: string } | undefined
   private clientHead = Buffer.alloc(0)
@@ -190,7 +190,13 @@ class ImapDecoder implements Decoder {
       after: [],
       lineNotes: [],
     }
-    s.framer = new ImapFramer(
+    s.framer = this.newFramer(s)
+    return s
+  }
+
+  /** A framer whose literal callbacks report to this side. */
+  private newFramer(s: SideState): ImapFramer {
+    return new ImapFramer(
       {
         literalStart: (parts, lit) => this.literalStart(s, parts, lit),
         literalData: (lit, bytes) => this.literalData(s, lit, bytes),
@@ -198,7 +204,6 @@ class ImapDecoder implements Decoder {
       },
       { maxLineBytes: this.maxLineBytes },
     )
-    return s
   }
 
   private input(s: SideState, buf: Buffer): void {
@@ -285,7 +290,7 @@ class ImapDecoder implements Decoder {
         const catenate = typeof last === 'string' && /\bTEXT\s*$/i.test(last) && /\bCATENATE\b/i.test(renderLine(parts))
         if (hasMailbox && !catenate) source = 'imap-append'
       }
-      if (!lit.nonSync) this.awaitingLiteral = { tag: m?.[1] ?? '' }
+      if (!lit.nonSync) this.awaitingLiteral = { tag: m?.[1] ?? '', at: this.at }
       else if (!this.caps.has('LITERAL+')) {
         if (this.caps.has('LITERAL-')) {
           if (lit.size > 4096) s.lineNotes.push(N.literalMinusLimit(lit.size))
@@ -294,7 +299,6 @@ class ImapDecoder implements Decoder {
     }
     if (!source) return 'collect'
     s.message = { lit: { literal: lit.size }, offset: lit.offset, source }
-    this.emit(s.side, { kind: 'body', protocol: 'imap', phase: 'start', what: 'literal', size: lit.size })
     return 'message'
   }
 
@@ -305,6 +309,8 @@ class ImapDecoder implements Decoder {
       lit.message = index
       m.lit = lit
       m.writer = this.options.messages ? this.options.messages.open(index, m.source) : NOOP_WRITER
+      // Announced once bytes flow: a refused synchronizing literal never starts.
+      this.emit(s.side, { kind: 'body', protocol: 'imap', phase: 'start', what: 'literal', size: lit.literal })
     }
     return m.writer
   }
@@ -327,6 +333,7 @@ class ImapDecoder implements Decoder {
   // Client
 
   private clientLine(line: LogicalLine, raw: RawRef, lineNotes: Note[]): void {
+    const since = this.awaitingLiteral?.at
     this.awaitingLiteral = undefined
     const parts = line.parts
     const only = parts.length === 1 && typeof parts[0] === 'string' ? parts[0] : undefined
@@ -340,10 +347,11 @@ class ImapDecoder implements Decoder {
       this.emit('client', item, { raw, notes: lineNotes, ref: this.nextRef++ })
       return
     }
-    this.command(line, raw, lineNotes)
+    this.command(line, raw, lineNotes, line.literalRefused ? since : undefined)
   }
 
-  private command(line: LogicalLine, raw: RawRef, lineNotes: Note[]): void {
+  /** `sentAt`: when the command's first part went out, for a command cut short by a refusal. */
+  private command(line: LogicalLine, raw: RawRef, lineNotes: Note[], sentAt?: number): void {
     const cmd = parseCommand(line.parts)
     const ref = this.nextRef++
     const notes = lineNotes
@@ -357,13 +365,12 @@ class ImapDecoder implements Decoder {
     this.checkSequence(cmd.verb, base, notes)
     const pipelined = [...this.pending.values()].some((p) => p.verb !== 'IDLE')
     const secrets: Secret[] = [...cmd.secrets]
-    const masked = secrets.length > 0 || cmd.params.initialResponse === true
     const item: CommandItem = {
       kind: 'command',
       protocol: 'imap',
       verb: cmd.verb,
       args: cmd.args,
-      line: masked ? `${cmd.tag} ${cmd.verb}${cmd.args ? ` ${cmd.args}` : ''}` : renderLine(line.parts),
+      line: cmd.line,
       tag: cmd.tag,
       state: this.state,
     }
@@ -410,7 +417,7 @@ class ImapDecoder implements Decoder {
         break
       default:
     }
-    if (cmd.tag) this.pending.set(cmd.tag, { tag: cmd.tag, verb: cmd.verb, ref, at: this.at, mechanism: cmd.params.mechanism as string | undefined })
+    if (cmd.tag) this.pending.set(cmd.tag, { tag: cmd.tag, verb: cmd.verb, ref, at: sentAt ?? this.at, mechanism: cmd.params.mechanism as string | undefined })
     this.emit('client', item, { raw, notes, secrets, ref })
     this.out.push(...extra)
   }
@@ -464,6 +471,7 @@ class ImapDecoder implements Decoder {
       this.state = 'logout'
       notes.push(N.bye(resp.statusText ?? ''))
     }
+    if (resp.code) this.applyCode(resp.code, resp.statusText ?? '', notes)
     const item = this.untaggedItem(resp, notes)
     item.parsed = { greeting: true, ...item.parsed }
     item.explain = [`imap.greeting.${resp.name}`, ...(item.explain ?? []).filter((k) => k !== `imap.resp.${resp.name}`)]
@@ -503,9 +511,10 @@ class ImapDecoder implements Decoder {
   private completion(resp: Extract<ParsedResponse, { type: 'tagged' }>, raw: RawRef, notes: Note[]): void {
     // A refused synchronizing literal: the client never sends it, its command ends here.
     if (this.awaitingLiteral && this.awaitingLiteral.tag === resp.tag) {
-      this.awaitingLiteral = undefined
+      // clientLine clears awaitingLiteral (and takes its time for the latency).
       const cut = this.sides.client.framer.abortLiteral()
       if (cut) this.onLine(this.sides.client, cut)
+      else this.awaitingLiteral = undefined
     }
     const p = this.pending.get(resp.tag)
     if (resp.error) notes.push(N.malformed(`Malformed completion: ${resp.error}`))
@@ -654,8 +663,7 @@ class ImapDecoder implements Decoder {
     if (s.opaque || s.ended || s.deflate) return
     const rest = s.framer.drain()
     const wireStart = s.base + (rest ? rest.offset : s.framer.lines.offset)
-    const fresh = this.newSide(s.side, 0)
-    s.framer = fresh.framer
+    s.framer = this.newFramer(s)
     s.base = 0
     s.deflate = new DeflateReader(wireStart)
     if (rest && rest.bytes.length) this.input(s, rest.bytes)
