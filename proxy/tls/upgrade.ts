@@ -47,6 +47,17 @@ function localName(socket: net.Socket): string | undefined {
   return a?.startsWith('::ffff:') ? a.slice(7) : a
 }
 
+/**
+ * True when the peer already closed its side (FIN seen, perhaps not yet emitted as 'end'
+ * because the socket is paused). A TLS engine put on such a socket never hears of that
+ * EOF and would wait for a handshake that cannot come. Node has no public flag for a
+ * pushed-but-unread EOF, hence the internal readable state.
+ */
+function peerClosed(socket: net.Socket): boolean {
+  const state = (socket as unknown as { _readableState?: { ended?: boolean } })._readableState
+  return socket.destroyed || socket.readableEnded || state?.ended === true
+}
+
 /** Plays TLS server to the client on `socket`; resolves once the handshake completed. */
 export async function acceptTls(socket: net.Socket, opts: AcceptOptions): Promise<{ tls: tls.TLSSocket; info: TlsLeg }> {
   const how = opts.how ?? (socket.bytesWritten > 0 ? 'starttls' : 'implicit')
@@ -54,6 +65,10 @@ export async function acceptTls(socket: net.Socket, opts: AcceptOptions): Promis
   // Issue the default leaf before wrapping; the socket stays paused meanwhile, so bytes
   // that arrive wait in the kernel or in its readable buffer for the TLS engine.
   const secureContext = await opts.ca.contextFor(undefined, names)
+  if (peerClosed(socket)) {
+    socket.destroy()
+    throw new TlsError('TLS_HANDSHAKE_ABORTED', 'the client closed the connection before the TLS handshake', { info: { leg: 'client', mode: 'intercept', how } })
+  }
   let sni: string | undefined
   const sniCallback = opts.ca.sniCallback(names)
   const t = new tls.TLSSocket(socket, {
@@ -136,6 +151,10 @@ export async function connectTls(socket: net.Socket | undefined, opts: ConnectOp
   const servername = opts.servername ?? (net.isIP(opts.host) ? undefined : opts.host)
   const verifyName = opts.servername ?? opts.host
   const target = `${opts.host}${opts.port ? `:${opts.port}` : ''}`
+  if (socket && peerClosed(socket)) {
+    socket.destroy()
+    throw new TlsError('TLS_HANDSHAKE_ABORTED', `${target} closed the connection before the TLS handshake`, { info: { leg: 'server', mode: 'intercept', how, sni: servername } })
+  }
   const extraCa = opts.ca === undefined ? undefined : [...tls.rootCertificates, ...(Array.isArray(opts.ca) ? opts.ca : [opts.ca])]
   const t = tls.connect({
     socket,

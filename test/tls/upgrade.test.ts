@@ -236,3 +236,23 @@ test('STARTTLS on both ends: connectTls and acceptTls take over sockets that spo
   assert.equal((await server).how, 'starttls')
   c.destroy()
 })
+
+test('a peer that closed before the handshake is reported as aborted, on either leg', { timeout: 20_000 }, async (t) => {
+  const { ca } = await setup(t)
+  const [a, b] = await socketPair(t)
+  b.pause()
+  a.end()
+  await new Promise((r) => b.once('readable', r)) // the FIN reached b, unread
+  b.pause()
+  await assert.rejects(acceptTls(b, { ca, fallbackNames: ['mail.test'], handshakeTimeoutMs: 60_000 }), (err: TlsError) => {
+    assert.equal(err.code, 'TLS_HANDSHAKE_ABORTED')
+    assert.match(err.message, /client closed the connection before the TLS handshake/)
+    return true
+  })
+  const [c, d] = await socketPair(t)
+  c.pause()
+  d.end()
+  await new Promise((r) => c.once('readable', r))
+  c.pause()
+  await assert.rejects(connectTls(c, { host: '127.0.0.1', verify: 'warn', handshakeTimeoutMs: 60_000 }), /closed the connection before the TLS handshake/)
+})
