@@ -227,13 +227,15 @@ export class Pop3Decoder implements Decoder {
     const cmd = parsePop3Command(line.text)
     const ref = this.nextRef++
     const notes: Note[] = []
-    const item: CommandItem = { kind: 'command', protocol: 'pop3', verb: cmd.verb || '(empty)', args: cmd.rest, line: line.text, state: this.state }
+    const shownVerb = !cmd.verb ? '(empty)' : /^[\x21-\x7e]+$/.test(cmd.verb) ? cmd.verb : '(binary)'
+    const item: CommandItem = { kind: 'command', protocol: 'pop3', verb: shownVerb, args: cmd.rest, line: line.text, state: this.state }
     if (this.pending.length > 0) item.pipelined = true
     if (POP3_VERBS.has(cmd.verb)) item.explain = [`pop3.cmd.${cmd.verb}`, `pop3.state.${this.state}`]
     else {
       notes.push(mkNote('info', 'POP3_UNKNOWN_COMMAND', `${(cmd.verb || '(empty)').slice(0, 40)} is not a known POP3 command`, 'The server will probably answer -ERR.', 'RFC 1939 §3'))
       if (/[^\x20-\x7e\t]/.test(line.text)) notes.push(mkNote('warn', 'POP3_MALFORMED_COMMAND', 'The command line holds non-printable or non-ASCII bytes', 'Binary or wrong-protocol data on a POP3 port.', 'RFC 1939 §3'))
     }
+    if (line.eol === '\n') notes.push(mkNote('info', 'POP3_BARE_LF', 'The command line ended with a bare LF instead of CRLF', 'Most servers accept it; strict ones do not.', 'RFC 1939 §3'))
     const limit = cmd.verb === 'AUTH' ? AUTH_LINE_LIMIT : COMMAND_LINE_LIMIT
     if (line.length > limit) notes.push(lineTooLongNote('POP3_LINE_TOO_LONG', line, limit, 'The command line', 'RFC 2449 §4'))
     if (item.pipelined && this.greeted && this.caps.size > 0 && !this.caps.has('PIPELINING')) {
@@ -263,7 +265,7 @@ export class Pop3Decoder implements Decoder {
         if (this.userName === undefined) notes.push(mkNote('warn', 'POP3_OUT_OF_SEQUENCE', 'PASS without a preceding USER', 'Send USER first.', 'RFC 1939 §7'))
         const a: AuthItem = { kind: 'auth', protocol: 'pop3', mechanism: 'USER/PASS', step: 'response', decoded: `password=${MASK}`, valid: true }
         if (this.userName !== undefined) a.user = this.userName
-        extra.push(decoded('client', at, a, { raw, attemptRef: this.userRef || ref }))
+        extra.push(decoded('client', at, a, { raw, attemptRef: this.userName !== undefined ? this.userRef : ref }))
         break
       }
       case 'APOP': {
@@ -490,7 +492,7 @@ export class Pop3Decoder implements Decoder {
       this.clientMode = 'command'
       if (a) authDone(a.ex.mechanism, a.ref, a.ex.user)
     } else if (verb === 'PASS') {
-      authDone('USER/PASS', this.userRef || cmd.ref, this.userName)
+      authDone('USER/PASS', this.userName !== undefined ? this.userRef : cmd.ref, this.userName)
       this.userName = undefined
     } else if (verb === 'USER' && !status.ok) {
       authDone('USER/PASS', cmd.ref, this.userName)

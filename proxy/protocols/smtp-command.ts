@@ -31,8 +31,9 @@ export function parseSmtpCommand(text: string): ParsedSmtpCommand {
     cmd.notes.push(mkNote('warn', 'SMTP_EMPTY_LINE', 'An empty command line', 'Servers answer 500 5.5.2 syntax error.', 'RFC 5321 §4.1.1'))
     return cmd
   }
+  if (!/^[\x21-\x7e]+$/.test(verb)) cmd.verb = '(binary)'
   if (!SMTP_VERBS.has(verb)) {
-    cmd.notes.push(mkNote('info', 'SMTP_UNKNOWN_COMMAND', `${verb.slice(0, 40)} is not a known SMTP command`, 'The server will probably answer 500 or 502.', 'RFC 5321 §4.1'))
+    cmd.notes.push(mkNote('info', 'SMTP_UNKNOWN_COMMAND', `${cmd.verb.slice(0, 40)} is not a known SMTP command`, 'The server will probably answer 500 or 502.', 'RFC 5321 §4.1'))
     if (/[^\x20-\x7e\t]/.test(text)) {
       cmd.notes.push(mkNote('warn', 'SMTP_MALFORMED_COMMAND', 'The command line holds non-printable or non-ASCII bytes', 'Binary or wrong-protocol data on an SMTP port.', 'RFC 5321 §4.1.1'))
     }

@@ -289,6 +289,9 @@ export class SmtpDecoder implements Decoder {
     if (!this.greeted) {
       notes.push(mkNote('warn', 'SMTP_EARLY_TALKER', `${cmd.verb} was sent before the server's greeting`, 'Servers such as Postfix reject clients that talk first (554 5.5.1 protocol synchronization).', 'RFC 5321 §3.1'))
     }
+    if (line.eol === '\n') {
+      notes.push(mkNote('info', 'SMTP_BARE_LF', 'The command line ended with a bare LF instead of CRLF', 'Lenient servers accept it; strict ones (Postfix with smtpd_forbid_bare_newline) refuse.', 'RFC 5321 §2.3.8'))
+    }
     const limit = cmd.verb === 'AUTH' ? AUTH_LINE_LIMIT : COMMAND_LINE_LIMIT
     if (line.length > limit) notes.push(lineTooLongNote('SMTP_LINE_TOO_LONG', line, limit, 'The command line', 'RFC 5321 §4.5.3.1.4'))
     this.checkSequence(cmd, notes)

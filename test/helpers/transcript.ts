@@ -239,7 +239,7 @@ export function replayAllSplits(
     if (s.kind !== 'data') return
     for (let k = 1; k < s.bytes.length; k++) cuts.push({ step: i, at: k })
   })
-  const max = options.maxSplits ?? 3000
+  const max = options.maxSplits ?? 1000
   const stride = cuts.length > max ? cuts.length / max : 1
   for (let f = 0; f < cuts.length; f += stride) {
     const c = cuts[Math.floor(f)]

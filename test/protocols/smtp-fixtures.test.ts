@@ -1,0 +1,16 @@
+// Every SMTP transcript fixture replays whole, byte by byte and split at every offset with
+// identical output, and that output matches its reviewed golden file.
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { createSmtpDecoder } from '../../proxy/protocols/smtp.ts'
+import { expectGolden, loadTranscript, replayAllSplits } from '../helpers/transcript.ts'
+
+const dir = join(import.meta.dirname, '../fixtures/smtp')
+
+for (const file of readdirSync(dir).filter((f) => f.endsWith('.txt')).sort()) {
+  test(`the SMTP fixture ${file} decodes the same however TCP splits it, and matches its golden`, () => {
+    const result = replayAllSplits((o) => createSmtpDecoder(o), loadTranscript(join(dir, file)))
+    expectGolden(join(dir, file.replace(/\.txt$/, '.events.json')), result)
+  })
+}
