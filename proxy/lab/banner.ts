@@ -49,16 +49,20 @@ export function labExamples(lab: Pick<Lab, 'users' | 'domain' | 'tls'>, ports: L
  */
 export function banner(lab: Lab, proxyPorts: LabPorts, dashboardUrl: string, host = '127.0.0.1'): string {
   const ex = labExamples(lab, proxyPorts, host)
-  const tlsNote = (plain: string, implicit: number | undefined, implicitName: string) =>
-    lab.tls ? `  (${plain} with mailtap's CA)${implicit ? `   ${implicitName} ${host}:${implicit}` : ''}` : ''
+  // One aligned row per protocol: plain port, the STARTTLS note, the implicit-TLS port.
+  const row = (label: string, port: number, starttls: string, implicit: number | undefined, implicitName: string) => {
+    let line = `  ${label.padEnd(11)}${`${host}:${port}`.padEnd(18)}`
+    if (lab.tls) line += `(${starttls} with mailtap's CA)`.padEnd(31) + (implicit ? `${implicitName} ${host}:${implicit}` : '')
+    return line.trimEnd()
+  }
   const [a] = lab.users
   const lines = [
     'mailtap lab mode: an embedded mail server behind the proxy, for first runs and lessons.',
     '',
     `  Dashboard  ${dashboardUrl}`,
-    `  SMTP       ${host}:${proxyPorts.smtp}${tlsNote('STARTTLS', proxyPorts.smtps, 'smtps')}`,
-    `  POP3       ${host}:${proxyPorts.pop3}${tlsNote('STLS', proxyPorts.pop3s, 'pop3s')}`,
-    `  IMAP       ${host}:${proxyPorts.imap}${tlsNote('STARTTLS', proxyPorts.imaps, 'imaps')}`,
+    row('SMTP', proxyPorts.smtp, 'STARTTLS', proxyPorts.smtps, 'smtps'),
+    row('POP3', proxyPorts.pop3, 'STLS', proxyPorts.pop3s, 'pop3s'),
+    row('IMAP', proxyPorts.imap, 'STARTTLS', proxyPorts.imaps, 'imaps'),
     `  Users      ${lab.users.map((u) => `${u.name} / ${u.password}`).join('    ')}    (domain ${lab.domain}; log in as ${a.name} or ${a.name}@${lab.domain})`,
   ]
   const faults = describeFaults(lab.faults)

@@ -76,9 +76,9 @@ export const DEFAULT_FAULT_CODES: Partial<Record<FaultTrigger, number>> = { conn
 function parseProbability(text: string, rule: string): number {
   const percent = text.endsWith('%')
   const n = Number(percent ? text.slice(0, -1) : text)
-  if (text === '' || !Number.isFinite(n)) throw new Error(`--lab-faults: "${rule}": "${text}" is not a probability`)
+  if (text === '' || !Number.isFinite(n)) throw new Error(`"${rule}": "${text}" is not a probability`)
   const p = percent ? n / 100 : n
-  if (p < 0 || p > 1) throw new Error(`--lab-faults: "${rule}": probability must be between 0 and 1 (or 0% and 100%)`)
+  if (p < 0 || p > 1) throw new Error(`"${rule}": probability must be between 0 and 1 (or 0% and 100%)`)
   return p
 }
 
@@ -94,40 +94,40 @@ export function parseFaults(spec: string): FaultSpec {
     const name = (eq < 0 ? rule : rule.slice(0, eq)).trim().toLowerCase()
     const value = eq < 0 ? undefined : rule.slice(eq + 1).trim()
     if (name === 'seed') {
-      if (value === undefined || !/^\d+$/.test(value)) throw new Error(`--lab-faults: "${rule}": seed needs a whole number`)
+      if (value === undefined || !/^\d+$/.test(value)) throw new Error(`"${rule}": seed needs a whole number`)
       out.seed = Number(value)
       continue
     }
     if (name === 'all') {
-      if (value === undefined) throw new Error(`--lab-faults: "${rule}": all needs a probability, e.g. all=0.2`)
+      if (value === undefined) throw new Error(`"${rule}": all needs a probability, e.g. all=0.2`)
       all = parseProbability(value, rule)
       continue
     }
     if (!(TRIGGERS as readonly string[]).includes(name)) {
-      throw new Error(`--lab-faults: unknown trigger "${name}" (known: ${TRIGGERS.join(', ')}, all, seed)`)
+      throw new Error(`unknown trigger "${name}" (known: ${TRIGGERS.join(', ')}, all, seed)`)
     }
     const trigger = name as FaultTrigger
     const parsed: FaultRule = { trigger, probability: 1 }
     if (value !== undefined) {
       const [main, prob, extra] = value.split('@').map((s) => s.trim())
-      if (extra !== undefined) throw new Error(`--lab-faults: "${rule}": more than one "@"`)
+      if (extra !== undefined) throw new Error(`"${rule}": more than one "@"`)
       if (trigger === 'slow') {
-        if (!/^\d+$/.test(main)) throw new Error(`--lab-faults: "${rule}": slow needs milliseconds, e.g. slow=2000`)
+        if (!/^\d+$/.test(main)) throw new Error(`"${rule}": slow needs milliseconds, e.g. slow=2000`)
         parsed.delayMs = Number(main)
       } else if (/^\d{3}$/.test(main)) {
-        if (!SMTP_CODE_TRIGGERS.has(trigger)) throw new Error(`--lab-faults: "${rule}": ${trigger} takes a probability, not a reply code`)
+        if (!SMTP_CODE_TRIGGERS.has(trigger)) throw new Error(`"${rule}": ${trigger} takes a probability, not a reply code`)
         const code = Number(main)
-        if (code < 400 || code > 599) throw new Error(`--lab-faults: "${rule}": reply code must be 4xx or 5xx`)
+        if (code < 400 || code > 599) throw new Error(`"${rule}": reply code must be 4xx or 5xx`)
         parsed.code = code
       } else {
-        if (prob !== undefined) throw new Error(`--lab-faults: "${rule}": use ${trigger}=CODE@P or ${trigger}=P`)
+        if (prob !== undefined) throw new Error(`"${rule}": use ${trigger}=CODE@P or ${trigger}=P`)
         parsed.probability = parseProbability(main, rule)
       }
       if (prob !== undefined) parsed.probability = parseProbability(prob, rule)
     } else if (trigger === 'slow') {
-      throw new Error(`--lab-faults: "${rule}": slow needs milliseconds, e.g. slow=2000`)
+      throw new Error(`"${rule}": slow needs milliseconds, e.g. slow=2000`)
     }
-    if (byTrigger.has(trigger)) throw new Error(`--lab-faults: "${trigger}" given twice`)
+    if (byTrigger.has(trigger)) throw new Error(`"${trigger}" given twice`)
     byTrigger.set(trigger, parsed)
   }
   if (all !== undefined) {

@@ -65,7 +65,8 @@ export function createLabSmtpServer(opts: LabSmtpOptions): SMTPServer {
   const options: SMTPServerOptions & Record<string, unknown> = {
     [LAB_SMTP_MARK]: true,
     name: store.domain,
-    banner: 'mailtap lab ESMTP ready',
+    // smtp-server prefixes `<name> ESMTP`.
+    banner: 'mailtap lab ready',
     secure: opts.secure === true,
     authMethods: ['PLAIN', 'LOGIN'],
     authOptional: true,
