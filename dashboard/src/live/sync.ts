@@ -130,10 +130,9 @@ export class SessionSync extends Observable {
   readonly log = new EventLog()
   session: Session | undefined
   loading = true
+  /** True while REST pages are being fetched (a long session loads progressively). */
+  fetching = false
   error: string | undefined
-  private queue: SessionEvent[] | undefined
-  private fetching = false
-  private refetch = false
   private readonly offs: (() => void)[] = []
   private stopped = false
 
@@ -146,16 +145,17 @@ export class SessionSync extends Observable {
     this.session = initial
   }
 
+  // The hub replays history after `afterSeq` before going live, so the socket alone would
+  // do; the REST pages come first because they are cheaper for long sessions, and the
+  // subscription then asks only for what came after them.
   start(): void {
+    void this.fetchSnapshot()
     this.offs.push(
       this.socket.onMessage((msg) => this.onMessage(msg)),
       this.socket.onOpen(() => {
-        this.socket.send({ type: 'subscribe', sessionId: this.id, afterSeq: this.log.contiguous || undefined })
-        void this.fetchSnapshot()
+        if (!this.fetching) this.subscribeEvents()
       }),
     )
-    // Not connected yet (or lost): the REST snapshot still shows what is recorded.
-    if (this.socket.state !== 'open') void this.fetchSnapshot()
   }
 
   stop(): void {
@@ -164,38 +164,33 @@ export class SessionSync extends Observable {
     this.socket.send({ type: 'unsubscribe', sessionId: this.id })
   }
 
+  private subscribeEvents(): void {
+    if (this.stopped) return
+    this.socket.send({ type: 'subscribe', sessionId: this.id, afterSeq: this.log.contiguous || undefined })
+  }
+
   /** Fetches pages after the last contiguous seq until the recorded total is reached. */
   async fetchSnapshot(): Promise<void> {
-    if (this.fetching) {
-      this.refetch = true
-      return
-    }
+    if (this.fetching) return
     this.fetching = true
-    this.queue ??= []
     try {
-      do {
-        this.refetch = false
-        for (;;) {
-          const res = await getSession(this.id, { after: this.log.contiguous, limit: PAGE_EVENTS })
-          if (this.stopped) return
-          this.session = pickSession(this.session, res.session)
-          const added = this.log.add(res.events)
-          this.loading = false
-          this.notify()
-          if (!res.events.length || !added || this.log.contiguous >= res.session.totals.events) break
-        }
-      } while (this.refetch)
+      for (;;) {
+        const res = await getSession(this.id, { after: this.log.contiguous, limit: PAGE_EVENTS })
+        if (this.stopped) return
+        this.session = pickSession(this.session, res.session)
+        const added = this.log.add(res.events)
+        this.loading = false
+        this.notify()
+        if (!res.events.length || !added || this.log.contiguous >= res.session.totals.events) break
+      }
       this.error = undefined
     } catch (err) {
       this.error = (err as Error).message
       this.loading = false
     } finally {
       this.fetching = false
-      const queued = this.queue ?? []
-      this.queue = undefined
-      if (queued.length) this.log.add(queued)
       this.notify()
-      if (this.log.hasGap() && !this.stopped) void this.fetchSnapshot()
+      this.subscribeEvents()
     }
   }
 
@@ -203,13 +198,10 @@ export class SessionSync extends Observable {
     switch (msg.type) {
       case 'event':
         if (msg.sessionId !== this.id) return
-        if (this.queue) {
-          this.queue.push(msg.event)
-          return
-        }
         if (this.log.add([msg.event])) {
           this.notify()
-          if (this.log.hasGap()) void this.fetchSnapshot()
+          // A hole means something was lost on the way: ask again from the last good seq.
+          if (this.log.hasGap() && !this.fetching) this.subscribeEvents()
         }
         return
       case 'session-opened':
@@ -220,7 +212,8 @@ export class SessionSync extends Observable {
         this.notify()
         return
       case 'reset':
-        void this.fetchSnapshot()
+        // The hub dropped our subscriptions: resume after what we hold.
+        if (!this.fetching) this.subscribeEvents()
         return
       case 'hello':
       case 'error':

@@ -79,7 +79,7 @@ export function SessionView({ id, tab, message }: { id: string; tab: Tab; messag
         ) : (
           <MessageList sync={sync} />
         )}
-        {sync.log.size > 0 && session.totals.events > sync.log.size && sync.log.size % 5000 === 0 && (
+        {sync.fetching && sync.log.size > 0 && session.totals.events > sync.log.size && (
           <div className="loading-more">{t('loadingMore', { n: sync.log.size, total: session.totals.events })}</div>
         )}
       </div>
