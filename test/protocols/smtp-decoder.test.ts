@@ -1,0 +1,214 @@
+// Behaviour of the SMTP decoder beyond the golden files: pairing, secrets, STARTTLS,
+// streaming bodies, limits and findings, each asserted directly.
+import assert from 'node:assert/strict'
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import type { AuthItem, CommandItem, Decoded, ReplyItem } from '../../shared/schema.ts'
+import { createSmtpDecoder } from '../../proxy/protocols/smtp.ts'
+import { captureSink, loadTranscript, parseTranscript, replay } from '../helpers/transcript.ts'
+
+const dir = join(import.meta.dirname, '../fixtures/smtp')
+const factory = (o: Parameters<typeof createSmtpDecoder>[0]) => createSmtpDecoder(o)
+const codes = (ds: Decoded[]): string[] => ds.flatMap((d) => d.notes?.map((n) => n.code) ?? [])
+const items = <K extends string>(ds: Decoded[], kind: K) => ds.filter((d) => d.item?.kind === kind)
+
+test('the seed AUTH LOGIN reveals the user alice and keeps the password only in secrets', () => {
+  const { decoded } = replay(factory, loadTranscript(join(dir, 'seed.txt')))
+  const auth = items(decoded, 'auth').map((d) => d.item as AuthItem)
+  assert.ok(auth.some((a) => a.user === 'alice' && a.step === 'response'))
+  assert.ok(auth.some((a) => a.step === 'outcome' && a.outcome === 'success' && a.user === 'alice'))
+  const withSecret = decoded.find((d) => d.secrets?.some((s) => s.kind === 'password'))!
+  assert.equal(withSecret.secrets!.find((s) => s.kind === 'password')!.value, 'secreto')
+  assert.equal((withSecret.item as AuthItem).decoded, 'password=•••')
+})
+
+test('no text field of any SMTP fixture shows a secret value', () => {
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.txt'))) {
+    const { decoded } = replay(factory, loadTranscript(join(dir, file)))
+    const secrets = decoded.flatMap((d) => d.secrets ?? []).map((s) => s.value).filter((v) => v.length >= 4)
+    for (const d of decoded) {
+      const shown = JSON.stringify({ ...d, secrets: undefined })
+      for (const value of secrets) assert.ok(!shown.includes(value), `${file}: a secret shows in ${shown}`)
+    }
+  }
+})
+
+test('pipelined replies pair with their commands in order, with the 550 on the second RCPT', () => {
+  const { decoded } = replay(factory, loadTranscript(join(dir, 'pipelining.txt')))
+  const byRef = new Map(decoded.filter((d) => d.ref !== undefined).map((d) => [d.ref!, d]))
+  const rejected = decoded.find((d) => (d.item as ReplyItem | undefined)?.code === '550')!
+  const cmd = byRef.get(rejected.replyToRef!)!.item as CommandItem
+  assert.equal(cmd.verb, 'RCPT')
+  assert.equal(cmd.params?.to, 'nadie@servidor.es')
+  const pipelined = items(decoded, 'command').filter((d) => (d.item as CommandItem).pipelined)
+  assert.deepEqual(pipelined.map((d) => (d.item as CommandItem).verb), ['RCPT', 'RCPT', 'RCPT', 'DATA', 'QUIT'])
+})
+
+test('a DATA terminator split across chunks still ends the message', () => {
+  const t = parseTranscript('S: 220 x\nC: EHLO a\nS: 250 x\nC: MAIL FROM:<a@b>\nS: 250 ok\nC: RCPT TO:<c@d>\nS: 250 ok\nC: DATA\nS: 354 go\nC: hola\nC: .\nS: 250 queued\n')
+  const dataTurn = t.steps.findIndex((s) => s.kind === 'data' && s.bytes.toString().startsWith('hola'))
+  // Cut inside '\r\n.\r\n': after the CR, after the LF, after the dot.
+  for (const cut of [5, 6, 7]) {
+    const r = replay(factory, t, (i, b) => (i === dataTurn ? [b.subarray(0, cut), b.subarray(cut)] : [b]))
+    assert.equal(r.messages.length, 1)
+    assert.equal(r.messages[0].bytes.toString(), 'hola\r\n')
+    assert.equal(r.messages[0].complete, true)
+    const last = r.decoded.at(-1)!.item as ReplyItem
+    assert.equal(last.code, '250')
+  }
+})
+
+test('a large DATA body streams to the sink as it arrives instead of piling up', () => {
+  const { sink, messages } = captureSinkCounting()
+  const d = createSmtpDecoder({ messages: sink })
+  d.feed('server', Buffer.from('220 x\r\n'), 1)
+  d.feed('client', Buffer.from('EHLO a\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n'), 2)
+  d.feed('server', Buffer.from('250 x\r\n250 ok\r\n250 ok\r\n354 go\r\n'), 3)
+  const line = Buffer.from('A'.repeat(74) + '\r\n')
+  const chunk = Buffer.concat(Array.from({ length: 1000 }, () => line)) // 76 kB
+  let fed = 0
+  for (let i = 0; i < 300; i++) {
+    d.feed('client', chunk, 4)
+    fed += chunk.length
+    // Everything but a few bytes held for a possible terminator is already out.
+    assert.ok(fed - messages.bytes <= 4, `held back ${fed - messages.bytes} bytes`)
+  }
+  const out = d.feed('client', Buffer.from('.\r\n'), 5)
+  assert.equal(messages.bytes, fed)
+  assert.ok(out.some((x) => x.item?.kind === 'message' && x.item.size === fed))
+})
+
+test('a 100 MB line without an end is cut off, noted once, and decoding resumes after it', () => {
+  const d = createSmtpDecoder({ maxLineBytes: 4096 })
+  d.feed('server', Buffer.from('220 x\r\n'), 1)
+  const junk = Buffer.alloc(1024 * 1024, 0x41)
+  let out: Decoded[] = []
+  for (let i = 0; i < 100; i++) out.push(...d.feed('client', junk, 2))
+  assert.equal(out.length, 0)
+  out = d.feed('client', Buffer.from('\r\nNOOP\r\n'), 3)
+  assert.equal(out[0].item?.kind, 'opaque')
+  assert.equal(out[0].raw?.length, 100 * 1024 * 1024 + 2)
+  assert.deepEqual(codes(out.slice(0, 1)), ['SMTP_LINE_TOO_LONG'])
+  assert.equal((out[1].item as CommandItem).verb, 'NOOP')
+})
+
+test('the STARTTLS go-ahead is reported and after the upgrade the client must EHLO again', () => {
+  const d = createSmtpDecoder()
+  d.feed('server', Buffer.from('220 x\r\n'), 1)
+  d.feed('client', Buffer.from('EHLO a\r\n'), 2)
+  d.feed('server', Buffer.from('250-x\r\n250 STARTTLS\r\n'), 3)
+  d.feed('client', Buffer.from('STARTTLS\r\n'), 4)
+  const goAhead = d.feed('server', Buffer.from('220 2.0.0 Ready\r\n'), 5)
+  assert.ok(goAhead.some((x) => x.item?.kind === 'tls' && x.item.phase === 'go-ahead'))
+  d.upgraded!(6)
+  const mail = d.feed('client', Buffer.from('MAIL FROM:<a@b>\r\n'), 7)
+  assert.ok(codes(mail).includes('SMTP_OUT_OF_SEQUENCE'))
+})
+
+test('a refused STARTTLS keeps decoding commands in the clear', () => {
+  const d = createSmtpDecoder()
+  d.feed('server', Buffer.from('220 x\r\n'), 1)
+  d.feed('client', Buffer.from('EHLO a\r\n'), 2)
+  d.feed('server', Buffer.from('250 x\r\n'), 3)
+  d.feed('client', Buffer.from('STARTTLS\r\n'), 4)
+  const refused = d.feed('server', Buffer.from('454 4.7.0 TLS not available due to local problem\r\n'), 5)
+  assert.ok(codes(refused).includes('SMTP_TLS_UNAVAILABLE'))
+  assert.ok(!refused.some((x) => x.item?.kind === 'tls'))
+  const next = d.feed('client', Buffer.from('QUIT\r\n'), 6)
+  assert.equal((next[0].item as CommandItem).verb, 'QUIT')
+})
+
+test('bytes pipelined after STARTTLS are flagged as injection and never decoded as commands', () => {
+  const { decoded } = replay(factory, loadTranscript(join(dir, 'starttls-injection.txt')))
+  assert.ok(!items(decoded, 'command').some((d) => (d.item as CommandItem).verb === 'RSET'))
+  const injected = decoded.find((d) => d.notes?.some((n) => n.code === 'STARTTLS_INJECTION'))!
+  assert.equal(injected.from, 'client')
+  assert.equal(injected.item?.kind, 'opaque')
+})
+
+test('a TLS ClientHello on a plaintext port turns the rest of the session opaque', () => {
+  const { decoded } = replay(factory, loadTranscript(join(dir, 'tls-clienthello.txt')))
+  assert.ok(codes(decoded).includes('TLS_ON_PLAINTEXT_PORT'))
+  assert.equal(items(decoded, 'command').length, 0)
+  assert.deepEqual(items(decoded, 'opaque').map((d) => d.from), ['client', 'server'])
+})
+
+test('a BDAT chunk is taken by its byte count even when it contains CRLF.CRLF', () => {
+  const body = 'a\r\n.\r\nb\r\n'
+  const t = parseTranscript(`S: 220 x\nC: EHLO a\nS: 250-x\nS: 250 CHUNKING\nC: MAIL FROM:<a@b>\nS: 250 ok\nC: RCPT TO:<c@d>\nS: 250 ok\nC: BDAT ${body.length} LAST\nC~ ${body.replace(/\r/g, '\\r').replace(/\n/g, '\\n')}\nC: QUIT\nS: 250 ok\nS: 221 bye\n`)
+  const { decoded, messages } = replay(factory, t)
+  assert.equal(messages[0].bytes.toString(), body)
+  assert.equal((items(decoded, 'command').at(-1)!.item as CommandItem).verb, 'QUIT')
+})
+
+test('invalid base64 in an AUTH response is shown as invalid, never thrown', () => {
+  const d = createSmtpDecoder()
+  d.feed('server', Buffer.from('220 x\r\n'), 1)
+  d.feed('client', Buffer.from('EHLO a\r\n'), 2)
+  d.feed('server', Buffer.from('250 x\r\n'), 3)
+  d.feed('client', Buffer.from('AUTH LOGIN\r\n'), 4)
+  d.feed('server', Buffer.from('334 VXNlcm5hbWU6\r\n'), 5)
+  const out = d.feed('client', Buffer.from('not base64 at all!\r\n'), 6)
+  const auth = out[0].item as AuthItem
+  assert.equal(auth.valid, false)
+  assert.equal(auth.decoded, '•••')
+  assert.ok(codes(out).includes('AUTH_INVALID_BASE64'))
+})
+
+test('credentials before STARTTLS on a server that offers it are flagged AUTH_CLEARTEXT', () => {
+  const d = createSmtpDecoder()
+  d.feed('server', Buffer.from('220 x\r\n'), 1)
+  d.feed('client', Buffer.from('EHLO a\r\n'), 2)
+  d.feed('server', Buffer.from('250-x\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n'), 3)
+  const out = d.feed('client', Buffer.from('AUTH PLAIN AGFsaWNlAHNlY3JldG8=\r\n'), 4)
+  assert.ok(codes(out).includes('AUTH_CLEARTEXT'))
+  assert.equal((out[0].item as CommandItem).line, 'AUTH PLAIN •••')
+})
+
+test('LMTP expects one reply per accepted recipient after the data', () => {
+  const t = parseTranscript('S: 220 lmtp\nC: LHLO a\nS: 250 x\nC: MAIL FROM:<a@b>\nS: 250 ok\nC: RCPT TO:<c@d>\nS: 250 ok\nC: RCPT TO:<e@f>\nS: 250 ok\nC: DATA\nS: 354 go\nC: x\nC: .\nS: 250 2.0.0 <c@d> saved\nS: 452 4.2.2 <e@f> over quota\nC: QUIT\nS: 221 bye\n')
+  const { decoded } = replay(factory, t)
+  assert.ok(!codes(decoded).includes('SMTP_UNSOLICITED_REPLY'))
+  const quitReply = decoded.filter((d) => d.item?.kind === 'reply').at(-1)!
+  assert.equal((quitReply.item as ReplyItem).code, '221')
+  assert.equal(decoded.find((d) => d.ref === quitReply.replyToRef)?.item?.kind, 'command')
+})
+
+test('the connection closing in the middle of DATA closes the message as incomplete', () => {
+  const d = createSmtpDecoder({ messages: captureSink().sink })
+  d.feed('server', Buffer.from('220 x\r\n'), 1)
+  d.feed('client', Buffer.from('EHLO a\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n'), 2)
+  d.feed('server', Buffer.from('250 x\r\n250 ok\r\n250 ok\r\n354 go\r\n'), 3)
+  d.feed('client', Buffer.from('Subject: cut\r\n\r\nhalf'), 4)
+  const out = d.end('client', 5)
+  const msg = out.find((x) => x.item?.kind === 'message')!
+  assert.equal(msg.item?.kind === 'message' && msg.item.complete, false)
+  assert.ok(codes(out).includes('SMTP_BODY_CUT'))
+})
+
+test('replies carry the latency since their command', () => {
+  const d = createSmtpDecoder()
+  d.feed('server', Buffer.from('220 x\r\n'), 1000)
+  d.feed('client', Buffer.from('EHLO a\r\n'), 1000.25)
+  const [reply] = d.feed('server', Buffer.from('250 x\r\n'), 1042.75)
+  assert.equal((reply.item as ReplyItem).latencyMs, 42.5)
+})
+
+/** A sink that only counts bytes (a big body is never kept). */
+function captureSinkCounting() {
+  const messages = { bytes: 0 }
+  return {
+    messages,
+    sink: {
+      open() {
+        return {
+          write(b: Uint8Array) {
+            messages.bytes += b.length
+          },
+          close() {},
+        }
+      },
+    },
+  }
+}
