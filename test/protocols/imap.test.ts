@@ -133,3 +133,43 @@ describe('the IMAP decoder', () => {
     assert.equal(noop?.item?.kind === 'command' && noop.item.verb, 'NOOP')
   })
 })
+
+describe('the IMAP decoder at the edges', () => {
+  it('notes a deflate stream that cannot be inflated and counts the rest as opaque', () => {
+    const dec = createImapDecoder({})
+    const out: Decoded[] = []
+    out.push(...dec.feed('server', Buffer.from('* PREAUTH ready\r\n'), 1))
+    out.push(...dec.feed('client', Buffer.from('z1 COMPRESS DEFLATE\r\n'), 2))
+    out.push(...dec.feed('server', Buffer.from('z1 OK DEFLATE active\r\n'), 3))
+    // 0xff starts a deflate block of reserved type 3: invalid.
+    out.push(...dec.feed('server', Buffer.from([0xff, 0xff, 0x00, 0x00, 0xff, 0xff]), 4))
+    out.push(...dec.end('server', 5))
+    assert.ok(codes(out).includes('IMAP_COMPRESS_ERROR'))
+    const opaque = items(out, 'opaque')
+    assert.equal(opaque.length, 1)
+    assert.equal(opaque[0].raw?.length, 6)
+  })
+
+  it('closes a fetched message as incomplete when the connection drops inside its literal', () => {
+    const messages: { complete?: boolean; bytes: number }[] = []
+    const dec = createImapDecoder({
+      messages: {
+        open() {
+          const m: { complete?: boolean; bytes: number } = { bytes: 0 }
+          messages.push(m)
+          return { write: (b) => void (m.bytes += b.length), close: (c) => void (m.complete = c) }
+        },
+      },
+    })
+    dec.feed('server', Buffer.from('* PREAUTH ready\r\n'), 1)
+    dec.feed('client', Buffer.from('f1 SELECT INBOX\r\n'), 2)
+    dec.feed('server', Buffer.from('f1 OK done\r\n'), 3)
+    dec.feed('client', Buffer.from('f2 FETCH 1 RFC822\r\n'), 4)
+    dec.feed('server', Buffer.from('* 1 FETCH (RFC822 {1000}\r\nFrom: a@b\r\n'), 5)
+    const out = dec.end('server', 6)
+    assert.deepEqual(messages, [{ bytes: 11, complete: false }])
+    const msg = items(out, 'message')[0]
+    assert.ok(msg?.item?.kind === 'message' && msg.item.complete === false && msg.item.size === 11)
+    assert.ok(codes(out).includes('IMAP_TRUNCATED'))
+  })
+})
