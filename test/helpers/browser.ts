@@ -53,11 +53,11 @@ export interface MailtapProcess {
  * Starts `node --import tsx proxy/main.ts --http 127.0.0.1:0 --data DIR --route ...` and
  * waits for it to print `dashboard: URL` and one `route:` line per route.
  */
-export async function startMailtapProcess(opts: { routes: string[]; dataDir?: string; args?: string[]; timeoutMs?: number }): Promise<MailtapProcess> {
+export async function startMailtapProcess(opts: { routes: string[]; dataDir?: string; args?: string[]; timeoutMs?: number; httpPort?: number }): Promise<MailtapProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'mailtap-dash-'))
   // MAILTAP_MAIN picks another entry point (bin/mailtap.mjs, a build); default proxy/main.ts.
   const entry = process.env.MAILTAP_MAIN ?? 'proxy/main.ts'
-  const args = ['--import', 'tsx', entry, '--http', '127.0.0.1:0', '--data', dataDir, ...opts.routes.flatMap((r) => ['--route', r]), ...(opts.args ?? [])]
+  const args = ['--import', 'tsx', entry, '--http', `127.0.0.1:${opts.httpPort ?? 0}`, '--data', dataDir, ...opts.routes.flatMap((r) => ['--route', r]), ...(opts.args ?? [])]
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
   let out = ''
   let err = ''

@@ -21,7 +21,6 @@ export function MessageList({ sync }: { sync: SessionSync }) {
       if (!cur || it.phase === 'parsed') byIndex.set(it.index, it)
     }
     return [...byIndex.values()].sort((a, b) => a.index - b.index)
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [sync, sync.log.version])
   if (!messages.length) return <div className="pad muted">—</div>
   const loc = parseHash(location.hash)

@@ -40,7 +40,6 @@ export function RawView({ sync, session }: { sync: SessionSync; session: Session
     // Refetch as a live session grows (throttled by the totals changing).
   }, [session.id, total])
 
-  // eslint-disable-next-line react-hooks/exhaustive-deps
   const segments = useMemo(() => (data ? interleave(sync, data) : []), [data, sync, sync.log.version])
   const lines = useMemo(() => (mode === 'text' ? splitLines(segments) : splitHex(segments)), [segments, mode])
   const scrollRef = useRef<HTMLDivElement>(null)

@@ -27,7 +27,6 @@ export function SessionView({ id, tab, message }: { id: string; tab: Tab; messag
   useObservable(listSync)
 
   const version = sync.log.version
-  // eslint-disable-next-line react-hooks/exhaustive-deps
   const grouped = useMemo(() => groupEvents(sync.log.list()), [sync, version])
   const listed = listSync.table.byId.get(id)
   const session = sync.session && listed ? (listed.totals.events > sync.session.totals.events || (listed.status !== 'live' && sync.session.status === 'live') ? listed : sync.session) : (sync.session ?? listed)
