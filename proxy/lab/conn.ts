@@ -15,6 +15,8 @@ export abstract class LabConnection {
   protected closed = false
   secure: boolean
   private busy = false
+  /** Resolves once the greeting is written: nothing is answered before it (a slow fault delays it). */
+  protected greeting: Promise<void> = Promise.resolve()
   private readonly onData = (chunk: Buffer) => {
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk])
     void this.pump()
@@ -49,6 +51,7 @@ export abstract class LabConnection {
     if (this.busy) return
     this.busy = true
     try {
+      await this.greeting
       while (!this.closed && (await this.step())) {
         // keep going: pipelined commands are answered in order
       }

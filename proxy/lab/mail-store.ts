@@ -103,6 +103,19 @@ export class MailStore extends EventEmitter<{ change: [MailboxChange] }> {
     return this.boxes.get(user)?.delete(name) ?? false
   }
 
+  /** Renames a mailbox and its children (`a` -> `b` also moves `a/x` to `b/x`). */
+  renameMailbox(user: string, from: string, to: string): void {
+    const boxes = this.boxes.get(user)
+    if (!boxes) return
+    for (const [name, box] of [...boxes]) {
+      if (name !== from && !name.startsWith(from + '/')) continue
+      boxes.delete(name)
+      box.name = to + name.slice(from.length)
+      boxes.set(box.name, box)
+    }
+    this.emit('change', { user, mailbox: to, kind: 'added' })
+  }
+
   /** Adds a message to a user's mailbox (INBOX by default) and announces it. */
   deliver(user: string, raw: Buffer, opts: { mailbox?: string; flags?: Iterable<string>; internalDate?: number } = {}): StoredMessage {
     const box = this.mailbox(user, opts.mailbox ?? 'INBOX') ?? this.createMailbox(user, opts.mailbox ?? 'INBOX')

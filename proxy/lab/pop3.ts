@@ -38,7 +38,7 @@ export class Pop3Connection extends LabConnection {
 
   start(): void {
     // No <timestamp> in the greeting: that would advertise APOP (RFC 1939 7), which the lab lacks.
-    void sleep(this.ctx.faults.delayMs()).then(() => this.write('+OK mailtap lab POP3 ready\r\n'))
+    this.greeting = sleep(this.ctx.faults.delayMs()).then(() => this.write('+OK mailtap lab POP3 ready\r\n'))
   }
 
   protected override onClose(): void {
@@ -106,7 +106,7 @@ export class Pop3Connection extends LabConnection {
           this.reply('+OK Begin TLS negotiation')
           return this.startTls()
         default:
-          return this.reply(`-ERR ${command} not allowed before login`)
+          return this.reply(`-ERR ${command} is unknown or not allowed before login`)
       }
     }
     switch (command) {

@@ -133,12 +133,14 @@ describe('lab IMAP', () => {
     c.send('g logout')
   })
 
-  test('CREATE, LIST with %, STATUS, LSUB, CLOSE and DELETE behave as RFC 3501 says', async () => {
+  test('CREATE, LIST with %, STATUS, LSUB, CLOSE, RENAME and DELETE behave as RFC 3501 says', async () => {
     const c = await imapLogin(lab, 'bob')
     assert.match(await c.say('a create Lessons/Week1', tagged('a')), /^a OK/m)
     assert.match(await c.say('a create Lessons/Week1', tagged('a')), /^a NO \[ALREADYEXISTS\]/m)
-    assert.match(await c.say('a list "" %', tagged('a')), /^\* LIST \(\\HasNoChildren\) "\/" INBOX\r$/m)
-    assert.doesNotMatch(await c.say('a list "" %', tagged('a')), /Week1/)
+    const top = await c.say('a list "" %', tagged('a'))
+    assert.match(top, /^\* LIST \(\\HasNoChildren\) "\/" INBOX\r$/m)
+    assert.match(top, /^\* LIST \(\\HasChildren\) "\/" Lessons\r$/m)
+    assert.doesNotMatch(top, /Week1/)
     assert.match(await c.say('a list "" "Lessons/*"', tagged('a')), /^\* LIST \(\\HasNoChildren\) "\/" Lessons\/Week1\r$/m)
     assert.match(await c.say('a lsub "" "*"', tagged('a')), /Lessons\/Week1/)
     assert.match(await c.say('a status INBOX (MESSAGES UIDNEXT UIDVALIDITY UNSEEN RECENT)', tagged('a')), /^\* STATUS INBOX \(MESSAGES \d+ UIDNEXT \d+ UIDVALIDITY \d+ UNSEEN \d+ RECENT \d+\)\r$/m)
@@ -148,6 +150,10 @@ describe('lab IMAP', () => {
     assert.equal(await c.say('a close', tagged('a')), 'a OK CLOSE completed\r\n')
     assert.equal(lab.mailboxes.mailbox('bob', 'Lessons/Week1')!.messages.length, 0)
     assert.match(await c.say('a fetch 1 flags', tagged('a')), /^a BAD No mailbox selected/m)
+    assert.match(await c.say('a rename Lessons Classes', tagged('a')), /^a OK RENAME completed/m)
+    assert.match(await c.say('a list "" "Classes/*"', tagged('a')), /^\* LIST \(\\HasNoChildren\) "\/" Classes\/Week1\r$/m)
+    assert.match(await c.say('a rename Classes Lessons', tagged('a')), /^a OK/m)
+    assert.match(await c.say('a rename Nowhere Else', tagged('a')), /^a NO \[NONEXISTENT\]/m)
     assert.match(await c.say('a delete Lessons/Week1', tagged('a')), /^a OK/m)
     assert.match(await c.say('a delete INBOX', tagged('a')), /^a NO/m)
     assert.match(await c.say('a select Lessons/Week1', tagged('a')), /^a NO \[NONEXISTENT\]/m)

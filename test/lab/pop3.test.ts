@@ -199,6 +199,15 @@ describe('lab POP3 faults', () => {
       c.close()
     }))
 
+  test('with slow on, a client that talks first still gets the greeting before any reply', () =>
+    withLab('slow=30', async (lab) => {
+      const c = await RawClient.connect(lab.ports.pop3)
+      c.send('CAPA')
+      const out = await c.until(/^\.\r\n/m)
+      assert.match(out, /^\+OK mailtap lab POP3 ready\r\n\+OK Capability list follows\r\n/)
+      c.close()
+    }))
+
   test('drop=1 answers the first command with -ERR [SYS/TEMP] and closes', () =>
     withLab('drop=1', async (lab) => {
       const c = await RawClient.connect(lab.ports.pop3)

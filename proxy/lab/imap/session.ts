@@ -64,7 +64,7 @@ export class ImapConnection extends LabConnection {
   }
 
   start(): void {
-    void sleep(this.ctx.faults.delayMs()).then(() => this.untagged(`OK [CAPABILITY ${this.capabilities()}] mailtap lab IMAP4rev1 ready`))
+    this.greeting = sleep(this.ctx.faults.delayMs()).then(() => this.untagged(`OK [CAPABILITY ${this.capabilities()}] mailtap lab IMAP4rev1 ready`))
   }
 
   protected override onClose(): void {
@@ -195,7 +195,9 @@ export class ImapConnection extends LabConnection {
       case 'CREATE': {
         const mbox = text(args[0], 'mailbox').replace(/\/$/, '')
         if (this.ctx.store.mailbox(this.user!, mbox)) return no('[ALREADYEXISTS] Mailbox already exists')
-        this.ctx.store.createMailbox(this.user!, mbox)
+        // RFC 3501 6.3.3: superior hierarchy levels are created as needed.
+        const levels = mbox.split('/')
+        for (let i = 1; i <= levels.length; i++) this.ctx.store.createMailbox(this.user!, levels.slice(0, i).join('/'))
         return ok('CREATE completed')
       }
       case 'DELETE': {
@@ -203,6 +205,16 @@ export class ImapConnection extends LabConnection {
         if (mbox.toUpperCase() === 'INBOX') return no('Cannot delete INBOX')
         if (this.selected?.box.name === mbox) return no('Cannot delete the selected mailbox')
         return this.ctx.store.deleteMailbox(this.user!, mbox) ? ok('DELETE completed') : no('[NONEXISTENT] No such mailbox')
+      }
+      case 'RENAME': {
+        const from = text(args[0], 'mailbox')
+        const to = text(args[1], 'new name').replace(/\/$/, '')
+        // Renaming INBOX moves its messages (RFC 3501 6.3.5); the lab keeps it simple and refuses.
+        if (from.toUpperCase() === 'INBOX') return no('Renaming INBOX is not supported by the lab')
+        if (!this.ctx.store.mailbox(this.user!, from)) return no('[NONEXISTENT] No such mailbox')
+        if (this.ctx.store.mailbox(this.user!, to)) return no('[ALREADYEXISTS] Mailbox already exists')
+        this.ctx.store.renameMailbox(this.user!, from, to)
+        return ok('RENAME completed')
       }
       case 'SUBSCRIBE':
       case 'UNSUBSCRIBE': {
