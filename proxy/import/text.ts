@@ -112,7 +112,7 @@ function parseCs(lines: string[], notes: Note[]): Entry[] {
     if (m) {
       side = m[1] === 'C' ? 'client' : 'server'
       const text = line.slice(m[0].length)
-      if (ELLIPSIS.test(text) && /[a-z]/i.test(text)) push(elision(side, text))
+      if (isElision(text)) push(elision(side, text))
       else push(entry(side, text))
       continue
     }
@@ -130,13 +130,19 @@ function parseCs(lines: string[], notes: Note[]): Entry[] {
     if (line.trim() === '') continue
     // An unprefixed line continues the previous side (a pasted body, a wrapped line).
     unprefixed++
-    if (ELLIPSIS.test(line) && /[a-z]/i.test(line)) push(elision(side, line))
+    if (isElision(line)) push(elision(side, line))
     else push(entry(side, line))
   }
   if (unprefixed > 0) {
     notes.push(note('info', 'IMPORT_UNPREFIXED_LINES', `${unprefixed} line(s) without C: or S: were taken as continuing the side before them.`))
   }
   return out
+}
+
+/** '...', '…' or '...resto del listado...': words or nothing between the dots. */
+function isElision(text: string): boolean {
+  const t = text.trim()
+  return ELLIPSIS.test(t) && (/[a-z]/i.test(t) || /^(\.\.\.|…)$/.test(t))
 }
 
 function tlsLegFromComment(leg: Side, rest: string): TlsLeg {

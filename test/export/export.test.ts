@@ -25,13 +25,13 @@ after(() => ts.close())
 
 async function text(id: string, secrets = false, maxBlockBytes?: number): Promise<string> {
   const out = await exportSession(ts.store, id, 'txt', { secrets, maxBlockBytes })
-  assert.ok(Buffer.isBuffer(out.body))
+  assert.ok(Buffer.isBuffer(out.body), "Buffer.isBuffer(out.body)")
   return out.body.toString('utf8')
 }
 
 async function bytes(id: string, format: string, secrets = false): Promise<Buffer> {
   const out = await exportSession(ts.store, id, format, { secrets })
-  assert.ok(Buffer.isBuffer(out.body))
+  assert.ok(Buffer.isBuffer(out.body), "Buffer.isBuffer(out.body)")
   return out.body
 }
 
@@ -40,11 +40,11 @@ describe('txt export', () => {
     const t = await text(smtp.id)
     const lines = t.split('\n')
     assert.equal(lines[0], `# mailtap session ${smtp.id}`)
-    assert.ok(lines.includes('# protocol: smtp'))
-    assert.ok(lines.includes('# client: 127.0.0.1:51001'))
+    assert.ok(lines.includes('# protocol: smtp'), "lines.includes('# protocol: smtp')")
+    assert.ok(lines.includes('# client: 127.0.0.1:51001'), "lines.includes('# client: 127.0.0.1:51001')")
     const wire = lines.filter((l) => /^[CS]: /.test(l))
     assert.deepEqual(wire.slice(0, 5), ['S: 220 mx.example.com ESMTP', 'C: EHLO client.example.com', 'S: 250-mx.example.com', 'S: 250-PIPELINING', 'S: 250 AUTH PLAIN LOGIN'])
-    assert.ok(wire.includes('C: Hello Bob, the report is attached.'))
+    assert.ok(wire.includes('C: Hello Bob, the report is attached.'), "wire.includes('C: Hello Bob, the report is attached.')")
     assert.equal(wire[wire.length - 1], 'S: 221 2.0.0 Bye')
     // Every body line is there: the client's lines between 354 and the dot are the message.
     const start = wire.indexOf('S: 354 End data with <CR><LF>.<CR><LF>')
@@ -58,21 +58,21 @@ describe('txt export', () => {
     const i = lines.indexOf('C: AUTH PLAIN •••')
     assert.ok(i > 0, 'the AUTH line is shown with the secret masked')
     assert.match(lines[i + 1]!, /^# AUTH PLAIN started user alice: user=alice password=•••$/)
-    assert.ok(!lines.join('\n').includes(PLAIN_B64))
-    assert.ok(!lines.join('\n').includes(PASSWORD))
-    assert.ok(lines.includes('# secrets: redacted as ••• (export with secrets=show to keep them)'))
+    assert.ok(!lines.join('\n').includes(PLAIN_B64), "!lines.join('\\n').includes(PLAIN_B64)")
+    assert.ok(!lines.join('\n').includes(PASSWORD), "!lines.join('\\n').includes(PASSWORD)")
+    assert.ok(lines.includes('# secrets: redacted as ••• (export with secrets=show to keep them)'), "lines.includes('# secrets: redacted as ••• (export with secrets=show to keep them)')")
   })
 
   test('secrets=show keeps the AUTH payload on the C: line', async () => {
     const t = await text(smtp.id, true)
-    assert.ok(t.split('\n').includes(`C: AUTH PLAIN ${PLAIN_B64}`))
-    assert.ok(t.includes(`# secret (password): ${PASSWORD}`))
+    assert.ok(t.split('\n').includes(`C: AUTH PLAIN ${PLAIN_B64}`), "t.split('\\n').includes(`C: AUTH PLAIN ${PLAIN_B64}`)")
+    assert.ok(t.includes(`# secret (password): ${PASSWORD}`), "t.includes(`# secret (password): ${PASSWORD}`)")
   })
 
   test('a POP3 password typed in clear is masked on its line', async () => {
     const lines = (await text(pop3.id)).split('\n')
-    assert.ok(lines.includes('C: PASS •••'))
-    assert.ok(!lines.join('\n').includes(PASSWORD))
+    assert.ok(lines.includes('C: PASS •••'), "lines.includes('C: PASS •••')")
+    assert.ok(!lines.join('\n').includes(PASSWORD), "!lines.join('\\n').includes(PASSWORD)")
   })
 
   test('the message that crossed the proxy is summarised in a comment', async () => {
@@ -112,7 +112,7 @@ describe('pcapng export', { skip: tsharkSkip }, () => {
 
   test('secrets=show keeps the AUTH payload in the packets', async () => {
     const file = await bytes(smtp.id, 'pcapng', true)
-    assert.ok(file.includes(Buffer.from(PLAIN_B64)))
+    assert.ok(file.includes(Buffer.from(PLAIN_B64)), "file.includes(Buffer.from(PLAIN_B64))")
   })
 
   test('tshark finds the POP3 commands and the server closing first', async () => {
@@ -181,10 +181,10 @@ describe('eml and json exports', () => {
     const doc = JSON.parse((await bytes(smtp.id, 'json')).toString('utf8'))
     assert.equal(doc.secrets, false)
     const text = JSON.stringify(doc)
-    assert.ok(!text.includes(PASSWORD) && !text.includes(PLAIN_B64))
+    assert.ok(!text.includes(PASSWORD) && !text.includes(PLAIN_B64), "!text.includes(PASSWORD) && !text.includes(PLAIN_B64)")
     const client = Buffer.from(doc.raw.client, 'base64')
     assert.equal(client.length, ts.store.rawLength(smtp.id, 'client'))
-    assert.ok(client.toString('latin1').includes(`AUTH PLAIN ${'*'.repeat(PLAIN_B64.length)}\r\n`))
+    assert.ok(client.toString('latin1').includes(`AUTH PLAIN ${'*'.repeat(PLAIN_B64.length)}\r\n`), "client.toString('latin1').includes(`AUTH PLAIN ${'*'.repeat(PLAIN_B64.length)}\\r\\n`)")
   })
 
   test('unknown sessions and formats are errors that say what was wrong', async () => {

@@ -77,8 +77,8 @@ test('a body larger than one segment is split and reassembled by tshark', { skip
     server: { address: '10.9.8.7', port: 143 },
   })
   const lens = tsharkFields(file, 'tcp.len > 0', ['tcp.len']).map((r) => Number(r[0]))
-  assert.ok(lens.every((l) => l <= MAX_SEGMENT_BYTES))
-  assert.ok(lens.filter((l) => l === MAX_SEGMENT_BYTES).length >= 2)
+  assert.ok(lens.every((l) => l <= MAX_SEGMENT_BYTES), "lens.every((l) => l <= MAX_SEGMENT_BYTES)")
+  assert.ok(lens.filter((l) => l === MAX_SEGMENT_BYTES).length >= 2, "lens.filter((l) => l === MAX_SEGMENT_BYTES).length >= 2")
   const responses = tsharkFields(file, 'imap.response_tag == "a2"', ['imap.response.status'])
   assert.deepEqual(responses, [['OK']])
 })
