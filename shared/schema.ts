@@ -265,6 +265,12 @@ export interface MessageSummary {
   attachments: { filename: string; contentType: string; size: number }[]
   /** Set when the message could not be parsed as MIME. */
   error?: string
+  /**
+   * Added by the mime helper: the live summary parses only the first bytes of a very
+   * large message (proxy/mime/summary.ts SUMMARY_PARSE_BYTES); sizes after that point
+   * are counted on the last open part. The message viewer parses the whole message.
+   */
+  truncated?: boolean
 }
 
 /**

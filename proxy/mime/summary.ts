@@ -1,10 +1,21 @@
 // A streaming MIME summary of a message that crossed the proxy: the root headers, the tree
-// of parts and the attachments with their sizes. Built on mailsplit (the splitter under
-// mailparser): it walks the message as a stream of nodes and body chunks, so a message
-// of any size is summarized without holding its body — only part headers are kept.
+// of parts and the attachments with their sizes.
+//
+// Why mailsplit and not MailParser or postal-mime: postal-mime takes the whole message as
+// one buffer; MailParser streams attachments but collects every inline text part whole in
+// memory (a 200 MB text/plain body would sit in RAM). mailsplit is the splitter under
+// MailParser (same maintainers): it yields part headers and raw body chunks as a stream,
+// so we count sizes without keeping any body. The viewer (view.ts) uses MailParser's
+// simpleParser on one stored message on demand, where having the text is the point.
+//
+// mailsplit walks bodies line by line (~70 MB/s), so only the first SUMMARY_PARSE_BYTES
+// of a message are parsed; past that, bytes are counted on the last open part and the
+// summary says `truncated`. This bounds both the CPU spent and what can queue up.
 import { Splitter } from '@zone-eu/mailsplit'
 import libmime from 'libmime'
 import type { MessageSummary, MimePartSummary } from '../../shared/schema.ts'
+
+export const SUMMARY_PARSE_BYTES = 32 * 1024 * 1024
 
 export interface MessageSummarizer {
   write(bytes: Uint8Array): void
@@ -15,15 +26,18 @@ interface SplitNode {
   type: 'node'
   root: boolean
   parentNode: SplitNode | false
-  partNr: string[]
+  partNr: (number | string)[]
   contentType: string | false
   charset: string | false
   disposition: string | false
   filename: string | false
-  encoding: string
+  encoding: string | false
   multipart: string | false
   headers: { getFirst(key: string): string }
 }
+
+/** Base64 parts count their base64 characters (`b64`) and final padding (`pad`). */
+type Part = MimePartSummary & { encoding: string; multipart: boolean; b64?: number; pad?: number }
 
 /** Root header fields shown in summaries, decoded from RFC 2047 encoded words. */
 const FIELDS = [
@@ -35,31 +49,40 @@ const FIELDS = [
   ['messageId', 'Message-ID'],
 ] as const
 
-export function createMessageSummarizer(): MessageSummarizer {
+export function createMessageSummarizer(options: { parseBytes?: number } = {}): MessageSummarizer {
+  const budget = options.parseBytes ?? SUMMARY_PARSE_BYTES
   // mailsplit's typings only declare 'data'; the stream events are the usual ones.
   const splitter = new Splitter({ ignoreEmbedded: true }) as unknown as NodeJS.ReadWriteStream
-  const parts = new Map<SplitNode, MimePartSummary & { encoding: string }>()
-  let root: MimePartSummary | undefined
-  let current: (MimePartSummary & { encoding: string }) | undefined
+  const parts = new Map<SplitNode, Part>()
+  const order: Part[] = []
+  let root: Part | undefined
+  let current: Part | undefined
   const summary: MessageSummary = { attachments: [] }
   let failed: string | undefined
+  let parsed = 0
+  let skipped = 0
 
   splitter.on('data', (data: SplitNode | { type: 'body' | 'data'; value: Buffer }) => {
     if (data.type === 'node') {
       const node = data as SplitNode
-      const part: MimePartSummary & { encoding: string } = {
-        path: node.partNr.length ? node.partNr.join('.') : '1',
+      const part: Part = {
+        // IMAP-style numbering: a multipart root is '' (its children 1, 2, 1.1...); a
+        // single-part message's body is part '1'.
+        path: node.partNr.filter((n) => typeof n === 'number').join('.'),
         contentType: node.contentType || 'text/plain',
         size: 0,
-        encoding: node.encoding,
+        encoding: (node.encoding || '7bit').toLowerCase(),
+        multipart: !!node.multipart,
       }
-      if (node.filename) part.filename = node.filename
+      if (part.encoding === 'base64') part.b64 = 0
+      if (node.filename) part.filename = decodeWords(node.filename)
       if (node.disposition) part.disposition = node.disposition
       if (node.charset) part.charset = node.charset
       parts.set(node, part)
+      order.push(part)
       if (node.root || !node.parentNode) {
         root = part
-        part.path = ''
+        if (!part.multipart) part.path = '1'
         for (const [key, header] of FIELDS) {
           const value = node.headers.getFirst(header)
           if (value) summary[key] = decodeWords(value)
@@ -70,22 +93,49 @@ export function createMessageSummarizer(): MessageSummarizer {
       }
       current = part
     } else if (data.type === 'body' && current) {
-      current.size += bodySize(data.value, current.encoding)
+      if (current.b64 !== undefined) countBase64(current, data.value)
+      else current.size += data.value.length
     }
   })
   splitter.on('error', (err: Error) => (failed = err.message))
 
   return {
     write(bytes) {
-      if (!failed) splitter.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) as Uint8Array)
+      if (failed) return
+      const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      if (parsed >= budget) {
+        skipped += buf.length
+        return
+      }
+      const room = budget - parsed
+      const head = buf.length > room ? buf.subarray(0, room) : buf
+      parsed += head.length
+      skipped += buf.length - head.length
+      // No copy: socket buffers are never reused by Node, and the decoder hands out views.
+      splitter.write(head as Uint8Array)
     },
     end() {
       return new Promise((resolve) => {
+        let done = false
         const finish = () => {
-          for (const part of parts.values()) {
-            delete (part as { encoding?: string }).encoding
-            const isAttachment = part.disposition === 'attachment' || (!!part.filename && !part.contentType.startsWith('multipart/'))
-            if (isAttachment) {
+          if (done) return
+          done = true
+          if (skipped > 0) {
+            summary.truncated = true
+            const last = current ?? root
+            // Unparsed bytes count on the last open part (base64: 76 characters per 78 bytes).
+            if (last?.b64 !== undefined) last.b64 += Math.floor((skipped * 76) / 78)
+            else if (last) last.size += skipped
+          }
+          for (const part of order) {
+            const p = part as Partial<Part>
+            const isLeaf = !part.multipart
+            if (part.b64 !== undefined) part.size = Math.max(0, Math.floor((part.b64 * 3) / 4) - (part.pad ?? 0))
+            delete p.encoding
+            delete p.multipart
+            delete p.b64
+            delete p.pad
+            if (isLeaf && isAttachment(part)) {
               summary.attachments.push({ filename: part.filename ?? 'unnamed', contentType: part.contentType, size: part.size })
             }
           }
@@ -102,18 +152,37 @@ export function createMessageSummarizer(): MessageSummarizer {
   }
 }
 
-/** Decoded size of a body chunk: base64 shrinks to 3/4 once line breaks are left out. */
-function bodySize(chunk: Buffer, encoding: string): number {
-  if (encoding !== 'base64') return chunk.length
-  let breaks = 0
-  for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) breaks++
-  for (let i = chunk.indexOf(13); i !== -1; i = chunk.indexOf(13, i + 1)) breaks++
-  return Math.floor(((chunk.length - breaks) * 3) / 4)
+/** Like mailparser: a disposition of attachment, a file name, or a non-text leaf. */
+function isAttachment(part: MimePartSummary): boolean {
+  if (part.disposition === 'attachment' || part.filename) return true
+  const type = part.contentType.toLowerCase()
+  return !type.startsWith('text/') && !type.startsWith('multipart/') && type !== 'message/delivery-status'
+}
+
+/**
+ * Counts base64 characters (everything but line breaks and spaces) and the trailing '='
+ * padding, so the decoded size is exact however the body was chunked.
+ */
+function countBase64(part: Part, chunk: Buffer): void {
+  let ws = 0
+  for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) ws++
+  for (let i = chunk.indexOf(13); i !== -1; i = chunk.indexOf(13, i + 1)) ws++
+  for (let i = chunk.indexOf(32); i !== -1; i = chunk.indexOf(32, i + 1)) ws++
+  part.b64! += chunk.length - ws
+  let end = chunk.length - 1
+  while (end >= 0 && (chunk[end] === 10 || chunk[end] === 13 || chunk[end] === 32)) end--
+  if (end < 0) return
+  let pad = 0
+  while (end >= 0 && chunk[end] === 0x3d && pad < 2) {
+    pad++
+    end--
+  }
+  part.pad = pad
 }
 
 function decodeWords(value: string): string {
   try {
-    return (libmime.decodeWords(value) as string).replace(/\s+/g, ' ').trim()
+    return libmime.decodeWords(value).replace(/\s+/g, ' ').trim()
   } catch {
     return value
   }
