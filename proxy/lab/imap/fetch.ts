@@ -132,7 +132,7 @@ function paramList(params: [string, string][]): string | Buffer {
 export function bodyStructure(part: MimePart, extensible: boolean): Buffer {
   const ct = part.contentType
   if (ct.type === 'multipart') {
-    const children = part.children.length > 0 ? part.children.map((c) => bodyStructure(c, extensible)) : [bodyStructure(parseHeaderless(), extensible)]
+    const children = part.children.length > 0 ? part.children.map((c) => bodyStructure(c, extensible)) : [bodyStructure(emptyPart(), extensible)]
     const parts: (string | Buffer)[] = [Buffer.concat(children), istring(ct.subtype.toUpperCase())]
     if (extensible) parts.push(paramList(ct.params), disposition(part), 'NIL', 'NIL')
     return Buffer.concat([Buffer.from('('), joinParts(parts), Buffer.from(')')])
@@ -169,13 +169,13 @@ function disposition(part: MimePart): string | Buffer {
   return list([istring(kind), paramList(params)])
 }
 
-function parseHeaderless(): MimePart {
+/** RFC 3501 7.4.2: a multipart must list at least one part; a broken one gets an empty text part. */
+function emptyPart(): MimePart {
   return { header: Buffer.alloc(0), body: Buffer.alloc(0), headers: [], contentType: { type: 'text', subtype: 'plain', params: [] }, children: [] }
 }
 
 /** Renders one FETCH data item as `NAME value`. */
-export function renderItem(item: FetchItem, m: StoredMessage, seq: number, flags: string[]): Buffer {
-  void seq
+export function renderItem(item: FetchItem, m: StoredMessage, flags: string[]): Buffer {
   const raw = m.raw
   switch (item.kind) {
     case 'FLAGS':

@@ -501,8 +501,8 @@ export class ImapConnection extends LabConnection {
         flagsItem = true // RFC 3501 6.4.5: the FETCH response then includes the new FLAGS
       }
       const flags = this.flagsOf(sel, m)
-      const rendered = items.filter((i) => i.kind !== 'FLAGS').map((i) => renderItem(i, m, seq, flags))
-      if (flagsItem) rendered.push(renderItem({ kind: 'FLAGS' }, m, seq, flags))
+      const rendered = items.filter((i) => i.kind !== 'FLAGS').map((i) => renderItem(i, m, flags))
+      if (flagsItem) rendered.push(renderItem({ kind: 'FLAGS' }, m, flags))
       this.write(Buffer.concat([Buffer.from(`* ${seq} FETCH (`), joinParts(rendered), Buffer.from(')\r\n')]))
     }
     if (changed) this.ctx.store.touchFlags(this.user!, sel.box.name)

@@ -18,8 +18,8 @@ export type Frame =
 const LITERAL_AT_EOL = /\{(\d+)(\+)?\}\r?$/
 
 /**
- * Finds the first complete command: lines joined by literals. `from` skips what an earlier
- * call already scanned. Partial input is the normal case.
+ * Finds the first complete command at the start of `buffer`: lines joined by literals.
+ * Partial input is the normal case ("need-more"), and so is a literal still in flight.
  */
 export function frameCommand(buffer: Buffer, maxLineBytes: number, maxLiteralBytes: number): Frame {
   let pos = 0
