@@ -515,7 +515,8 @@ export class Pop3Decoder implements Decoder {
       } else if (this.clientMode === 'stls-wait') this.clientMode = 'command'
     }
 
-    const kind = status.ok ? multilineKind(cmd.cmd) : undefined
+    // A SASL step's verdict is one line (the pending entry only borrows the AUTH verb).
+    const kind = status.ok && cmd.attempt === undefined ? multilineKind(cmd.cmd) : undefined
     if (kind === 'lines') {
       this.multi = { kind: 'lines', cmd, status, statusLine: line, statusAt: at, lines: [], dropped: 0, last: undefined, notes }
       out.push(...extra)

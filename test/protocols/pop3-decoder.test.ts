@@ -106,3 +106,10 @@ test('a multi-line response cut by the server closing is reported with what arri
   assert.ok(codes(decoded).includes('POP3_RESPONSE_CUT'))
   assert.deepEqual(replies(decoded).at(-1)!.lines, ['', 'TOP'])
 })
+
+test('the +OK that ends a SASL exchange is one line, not a mechanism listing', () => {
+  const { decoded } = replay(factory, loadTranscript(join(dir, 'real-dovecot-curl.txt')))
+  const list = replies(decoded).find((r) => r.lines[0] === '3 messages:')
+  assert.deepEqual(list?.lines, ['3 messages:', '1 651', '2 652', '3 547'])
+  assert.equal(replies(decoded).at(-1)!.state, 'update')
+})
