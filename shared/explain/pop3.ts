@@ -124,6 +124,7 @@ export const POP3_EXPLAIN: ExplainTable = {
   },
 
   // --- CAPA capabilities ----------------------------------------------------
+  'pop3.cap.CAPA': { en: 'CAPA: the server lists CAPA itself (Dovecot does).', es: 'CAPA: el servidor incluye la propia orden CAPA en la lista (Dovecot lo hace).', ref: 'RFC 2449 §5' },
   'pop3.cap.TOP': { en: 'TOP: the TOP command is available.', es: 'TOP: la orden TOP está disponible.', ref: 'RFC 2449 §6.1' },
   'pop3.cap.USER': { en: 'USER: USER/PASS login is allowed.', es: 'USER: se permite el acceso con USER/PASS.', ref: 'RFC 2449 §6.2' },
   'pop3.cap.SASL': { en: 'SASL: the AUTH mechanisms the server accepts.', es: 'SASL: los mecanismos AUTH que acepta el servidor.', ref: 'RFC 2449 §6.3' },
