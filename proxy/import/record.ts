@@ -39,6 +39,7 @@ export async function recordImport(feed: Feed, parsed: ParsedImport, meta: Impor
       switchTls(rec, [{ leg: 'client', mode: 'intercept', how: 'starttls' }, { leg: 'server', mode: 'intercept', how: 'starttls' }], at)
     }
     goAhead = rec.chunk(c.side, c.bytes, at)
+    for (const n of c.notesAfter ?? []) rec.note(n, at)
   }
   for (const n of parsed.trailingNotes ?? []) rec.note(n, lastAt)
   const endAt = Math.max(s?.endedAt ?? lastAt, lastAt)

@@ -18,7 +18,10 @@ interface Entry {
   eol: '\r\n' | '\n' | ''
   /** An elision ('...resto del listado...'): no bytes, becomes a note. */
   elided?: string
+  /** What the transcript left out before this line. */
   notesBefore: Note[]
+  /** Fix-ups made to this line; they explain it, so they follow it. */
+  notesAfter: Note[]
   tlsBefore: TlsLeg[]
 }
 
@@ -86,7 +89,7 @@ function readTxtHeader(lines: string[]): { id?: string; protocol?: Protocol } {
 }
 
 function entry(side: Side, text: string, eol: Entry['eol'] = '\r\n'): Entry {
-  return { side, text, eol, notesBefore: [], tlsBefore: [] }
+  return { side, text, eol, notesBefore: [], notesAfter: [], tlsBefore: [] }
 }
 
 function elision(side: Side, text: string): Entry {
@@ -243,7 +246,7 @@ function fixPlaceholders(entries: Entry[]): void {
     if (!m) continue
     const words = m[1]!.replace(/base64/gi, ' ').replace(/^[\s_-]+|[\s_-]+$/g, '').replace(/\s+/g, '_') || 'placeholder'
     e.text = Buffer.from(words).toString('base64')
-    e.notesBefore.push(
+    e.notesAfter.push(
       note('info', 'IMPORT_PLACEHOLDER_ENCODED', `The placeholder "${m[0]}" was sent as the base64 of "${words}".`, 'The transcript did not give the real value.'),
     )
   }
@@ -256,7 +259,7 @@ function fixUntagged(entries: Entry[]): void {
     const m = /^\*(?=[^\s])/.exec(e.text)
     if (m) {
       const fixed = `* ${e.text.slice(1)}`
-      e.notesBefore.push(note('info', 'IMPORT_FIXED_UNTAGGED', `"${e.text}" was read as "${fixed}".`))
+      e.notesAfter.push(note('info', 'IMPORT_FIXED_UNTAGGED', `"${e.text}" was read as "${fixed}".`))
       e.text = fixed
     }
   }
@@ -281,7 +284,7 @@ function fixLiterals(entries: Entry[]): void {
     const typo = /\}(\d+)\}\s*$/.exec(e.text)
     if (typo) {
       const fixed = e.text.slice(0, typo.index) + `{${typo[1]}}`
-      e.notesBefore.push(note('info', 'IMPORT_FIXED_LITERAL_BRACE', `The literal marker "${typo[0].trim()}" was read as "{${typo[1]}}".`))
+      e.notesAfter.push(note('info', 'IMPORT_FIXED_LITERAL_BRACE', `The literal marker "${typo[0].trim()}" was read as "{${typo[1]}}".`))
       e.text = fixed
     }
     const lit = /\s?\{(\d+)(\+?)\}$/.exec(e.text)
@@ -309,13 +312,13 @@ function fixLiterals(entries: Entry[]): void {
     if (!elided && bytes >= announced) continue
     if (content.length === 0) {
       const fixed = e.text.slice(0, lit.index).trimEnd()
-      e.notesBefore.push(
+      e.notesAfter.push(
         note('warn', 'IMPORT_LITERAL_ELIDED', `The transcript announced a ${announced}-byte literal but left its content out; the marker was removed so the lines after it decode.`),
       )
       e.text = fixed
     } else {
       e.text = e.text.slice(0, lit.index) + `${lit[0].startsWith(' ') ? ' ' : ''}{${bytes}${lit[2]}}`
-      e.notesBefore.push(
+      e.notesAfter.push(
         note('warn', 'IMPORT_LITERAL_RESIZED', `The transcript announced a ${announced}-byte literal but gives ${bytes} bytes${elided ? ' (the rest is elided)' : ''}; it was resized to what is there.`),
       )
     }
@@ -339,13 +342,15 @@ function toChunks(entries: Entry[], startAt: number): { chunks: ImportChunk[]; t
     carryTls = []
     const bytes = Buffer.from(e.text + e.eol, 'utf8')
     const last = chunks[chunks.length - 1]
-    // Consecutive lines of one side travel as one chunk, as they would over TCP.
-    if (last && last.side === e.side && notesBefore.length === 0 && tlsBefore.length === 0) {
+    // Consecutive lines of one side travel as one chunk, as they would over TCP; a line
+    // with notes gets its own, so each note lands next to its line.
+    if (last && last.side === e.side && !last.notesAfter && notesBefore.length === 0 && tlsBefore.length === 0 && e.notesAfter.length === 0) {
       last.bytes = Buffer.concat([last.bytes, bytes])
       continue
     }
     const chunk: ImportChunk = { side: e.side, bytes, at }
     if (notesBefore.length) chunk.notesBefore = notesBefore
+    if (e.notesAfter.length) chunk.notesAfter = [...e.notesAfter]
     if (tlsBefore.length) chunk.tlsBefore = tlsBefore
     chunks.push(chunk)
     at += 1

@@ -7,8 +7,10 @@ export interface ImportChunk {
   bytes: Buffer
   /** Epoch milliseconds. */
   at: number
-  /** Published as proxy notes just before this chunk (fix-ups made by the parser). */
+  /** Published as proxy notes just before this chunk (what the transcript left out here). */
   notesBefore?: Note[]
+  /** Published right after this chunk: fix-ups the parser made to its (single) line. */
+  notesAfter?: Note[]
   /** TLS handshakes that finished just before this chunk (decoding goes on in the clear). */
   tlsBefore?: TlsLeg[]
   /** From here on the original was TLS passthrough (encrypted bytes, not decoded). */

@@ -8,7 +8,7 @@ function wire(chunks: ImportChunk[]): string[] {
   return chunks.map((c) => `${c.side === 'client' ? 'C' : 'S'}|${c.bytes.toString('utf8')}`)
 }
 function codes(chunks: ImportChunk[]): string[] {
-  return chunks.flatMap((c) => (c.notesBefore ?? []).map((n) => n.code))
+  return chunks.flatMap((c) => [...(c.notesBefore ?? []), ...(c.notesAfter ?? [])].map((n) => n.code))
 }
 
 describe('seed-style transcripts', () => {
@@ -51,8 +51,8 @@ describe('seed-style transcripts', () => {
   test("IMAP untagged lines that lost the space after '*' are fixed, with a note each", () => {
     const r = importText('1 select INBOX\n>*1 EXISTS\n>*FLAGS (\\Seen)\n>1 OK done\n')
     assert.equal(r.protocol, 'imap')
-    // A line with a note starts a new chunk; the next one without joins it.
-    assert.deepEqual(wire(r.chunks).slice(1), ['S|* 1 EXISTS\r\n', 'S|* FLAGS (\\Seen)\r\n1 OK done\r\n'])
+    // A line with a note is a chunk of its own, so the note lands right after it.
+    assert.deepEqual(wire(r.chunks).slice(1), ['S|* 1 EXISTS\r\n', 'S|* FLAGS (\\Seen)\r\n', 'S|1 OK done\r\n'])
     assert.deepEqual(codes(r.chunks), ['IMPORT_FIXED_UNTAGGED', 'IMPORT_FIXED_UNTAGGED'])
   })
 
@@ -60,12 +60,21 @@ describe('seed-style transcripts', () => {
     const r = importText('1 fetch 1 body\n>* 1 FETCH (BODY[]) }3094}\n...cuerpo del mensaje...\n>1 OK FETCH completed.\n')
     assert.deepEqual(wire(r.chunks), ['C|1 fetch 1 body\r\n', 'S|* 1 FETCH (BODY[])\r\n', 'S|1 OK FETCH completed.\r\n'])
     assert.deepEqual(codes(r.chunks), ['IMPORT_FIXED_LITERAL_BRACE', 'IMPORT_LITERAL_ELIDED', 'IMPORT_ELIDED'])
+    assert.deepEqual(
+      r.chunks[1]!.notesAfter!.map((n) => n.code),
+      ['IMPORT_FIXED_LITERAL_BRACE', 'IMPORT_LITERAL_ELIDED'],
+    )
+    assert.deepEqual(
+      r.chunks[2]!.notesBefore!.map((n) => n.code),
+      ['IMPORT_ELIDED'],
+    )
   })
 
   test('an IMAP literal with part of its content elided is resized to the content given', () => {
     const r = importText('C: a FETCH 1 BODY[]\nS: * 1 FETCH (BODY[] {5000}\nS: Subject: x\nS: ...\nS: )\nS: a OK done\n')
-    assert.equal(r.chunks[1]!.bytes.toString(), '* 1 FETCH (BODY[] {12}\r\nSubject: x\r\n')
-    assert.equal(r.chunks[2]!.bytes.toString(), ')\r\na OK done\r\n')
+    assert.equal(r.chunks[1]!.bytes.toString(), '* 1 FETCH (BODY[] {12}\r\n')
+    assert.equal(r.chunks[2]!.bytes.toString(), 'Subject: x\r\n')
+    assert.equal(r.chunks[3]!.bytes.toString(), ')\r\na OK done\r\n')
     assert.ok(codes(r.chunks).includes('IMPORT_LITERAL_RESIZED'), "codes(r.chunks).includes('IMPORT_LITERAL_RESIZED')")
   })
 
