@@ -15,6 +15,8 @@ export abstract class LabConnection {
   protected closed = false
   secure: boolean
   private busy = false
+  /** The client sent FIN: answer what it sent, then close (a `printf ... | nc` session). */
+  private clientEnded = false
   /** Resolves once the greeting is written: nothing is answered before it (a slow fault delays it). */
   protected greeting: Promise<void> = Promise.resolve()
   private readonly onData = (chunk: Buffer) => {
@@ -30,6 +32,11 @@ export abstract class LabConnection {
 
   private attach(socket: LabSocket): void {
     socket.on('data', this.onData)
+    socket.on('end', () => {
+      if (socket !== this.socket) return
+      this.clientEnded = true
+      void this.pump()
+    })
     socket.on('error', () => this.socket.destroy())
     socket.on('close', () => {
       if (socket !== this.socket) return
@@ -62,6 +69,7 @@ export abstract class LabConnection {
     } finally {
       this.busy = false
     }
+    if (this.clientEnded && !this.closed) this.end()
   }
 
   write(data: string | Buffer): void {
@@ -118,9 +126,11 @@ export async function listen(
     socket.on('error', () => socket.destroy())
     create(socket).start()
   }
+  // allowHalfOpen: a client that sends its commands and then FIN still gets every reply,
+  // even a slow one; the connection ends itself once the last command is answered.
   const server: net.Server = implicitTls
-    ? tls.createServer({ key: tlsOptions!.key, cert: tlsOptions!.cert }, onSocket)
-    : net.createServer(onSocket)
+    ? tls.createServer({ key: tlsOptions!.key, cert: tlsOptions!.cert, allowHalfOpen: true }, onSocket)
+    : net.createServer({ allowHalfOpen: true }, onSocket)
   server.on('tlsClientError', () => {})
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

@@ -208,6 +208,14 @@ describe('lab POP3 faults', () => {
       c.close()
     }))
 
+  test('a client that sends its commands and then closes its side still gets every slow reply', () =>
+    withLab('slow=20', async (lab) => {
+      const c = await RawClient.connect(lab.ports.pop3)
+      c.socket.end('USER alice\r\nPASS alicepw\r\nSTAT\r\n')
+      await c.closedByServer()
+      assert.match(c.text, /^\+OK mailtap lab POP3 ready\r\n\+OK send PASS\r\n\+OK alice's maildrop .*\r\n\+OK \d+ \d+\r\n$/)
+    }))
+
   test('drop=1 answers the first command with -ERR [SYS/TEMP] and closes', () =>
     withLab('drop=1', async (lab) => {
       const c = await RawClient.connect(lab.ports.pop3)
