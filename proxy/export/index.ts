@@ -5,7 +5,7 @@ import type { Session, SessionEvent, Side } from '../../shared/schema.ts'
 import type { Store } from '../store/index.ts'
 import { zipMessages } from './eml.ts'
 import { buildJsonExport } from './json.ts'
-import { writePcapng, type PcapConnection } from './pcapng.ts'
+import { IMPLICIT_TLS_PORTS, writePcapng, type PcapConnection } from './pcapng.ts'
 import { maskBytes, secretRanges } from './redact.ts'
 import { segmentsFromEvents } from './segments.ts'
 import { formatTxt } from './txt.ts'
@@ -119,10 +119,15 @@ export function buildPcapng(c: Capture, opts: { secrets?: boolean } = {}): Buffe
   } else {
     connections.push({ segments: segments.map(toPcap), startedAt: session.startedAt, endedAt: endAt, closedBy })
   }
+  // Passthrough from the first byte (implicit TLS): the packets are TLS records, so they
+  // go on the protocol's TLS port where Wireshark reads them as TLS.
+  const pass = events.findIndex((e) => e.item?.kind === 'tls' && e.item.phase === 'passthrough')
+  const tlsFromStart = pass >= 0 && !events.slice(0, pass).some((e) => e.raw && e.raw.length > 0)
   return writePcapng(connections, {
     protocol: session.protocol,
     client: session.client,
     server: session.server,
+    serverPort: tlsFromStart ? IMPLICIT_TLS_PORTS[session.protocol] : undefined,
     comment: `session ${session.id}, route ${session.route.id} (${session.route.listenUrl} -> ${session.route.upstreamUrl})`,
   })
 }

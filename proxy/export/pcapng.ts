@@ -6,6 +6,8 @@ import type { Peer, Protocol, Side } from '../../shared/schema.ts'
 
 /** Ports Wireshark's dissectors are registered on; other ports would show as bare TCP. */
 export const STANDARD_PORTS: Record<Protocol, number> = { smtp: 25, pop3: 110, imap: 143 }
+/** Where the bytes are TLS from the first one (passthrough of smtps/pop3s/imaps): Wireshark shows TLS. */
+export const IMPLICIT_TLS_PORTS: Record<Protocol, number> = { smtp: 465, pop3: 995, imap: 993 }
 
 /** IPv4 total length is 16 bits: 65535 - 20 (IP) - 32 (TCP with options) leaves room. */
 export const MAX_SEGMENT_BYTES = 65000
@@ -21,6 +23,8 @@ export interface PcapOptions {
   protocol: Protocol
   client: Peer
   server: Peer
+  /** The port the packets use for the server; default STANDARD_PORTS[protocol]. */
+  serverPort?: number
   /** Extra words for the section header comment (session id, route...). */
   comment?: string
 }
@@ -112,10 +116,10 @@ interface Endpoints {
 }
 
 function resolveEndpoints(opts: PcapOptions): Endpoints {
-  const std = STANDARD_PORTS[opts.protocol]
+  const std = opts.serverPort ?? STANDARD_PORTS[opts.protocol]
   let portNote: string | undefined
   if (opts.server.port && opts.server.port !== std) {
-    portNote = `the server's real port was ${opts.server.port}; packets use ${std} so that ${opts.protocol.toUpperCase()} is dissected`
+    portNote = `the server's real port was ${opts.server.port}; packets use ${std} so that ${std === STANDARD_PORTS[opts.protocol] ? opts.protocol.toUpperCase() : 'TLS'} is dissected`
   }
   // Ports below 1024 would read as a server; an unknown port gets an ephemeral one.
   let clientPort = opts.client.port >= 1024 && opts.client.port < 65536 ? opts.client.port : 49152

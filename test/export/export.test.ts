@@ -1,10 +1,29 @@
 import assert from 'node:assert/strict'
+import { Duplex } from 'node:stream'
+import { connect as tlsConnect } from 'node:tls'
 import { after, before, describe, test } from 'node:test'
 import { unzipSync } from 'fflate'
 import type { Session } from '../../shared/schema.ts'
 import { exportSession, ExportError } from '../../proxy/export/index.ts'
 import { IMAP_SESSION, MIME_MESSAGE, PASSWORD, PLAIN_B64, POP3_SESSION, SMTP_SESSION, SMTP_STARTTLS_SESSION } from '../api/fixtures.ts'
 import { openTestStore, recordTranscript, type TestStore } from '../api/helpers.ts'
+import { SessionRecorder } from '../../proxy/session/recorder.ts'
+
+/** A real TLS ClientHello, produced in memory (no socket). */
+function clientHello(): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const wire = new Duplex({
+      read() {},
+      write(chunk, _enc, done) {
+        resolve(Buffer.from(chunk))
+        done()
+      },
+    })
+    const t = tlsConnect({ socket: wire, servername: 'imap.example.com' })
+    t.on('error', () => undefined)
+    setImmediate(() => t.destroy())
+  })
+}
 import { tsharkFields, tsharkSkip } from './tshark.ts'
 
 let ts: TestStore
@@ -138,6 +157,25 @@ describe('pcapng export', { skip: tsharkSkip }, () => {
       ['a4', 'STORE'],
       ['a5', 'LOGOUT'],
     ])
+    assert.ok(!file.includes(Buffer.from(PASSWORD)), 'the LOGIN password is masked')
+    assert.ok(file.includes(Buffer.from(`a1 LOGIN alice "${'*'.repeat(PASSWORD.length)}"`)), 'masked in place, same length')
+  })
+
+  test('a passthrough session that is TLS from the first byte goes on the TLS port, read as TLS', async () => {
+    const at = Date.now()
+    const rec = new SessionRecorder(ts.feed, {
+      protocol: 'imap',
+      route: { id: 'imaps-993', listenUrl: 'imaps://127.0.0.1:10993', upstreamUrl: 'imaps://127.0.0.1:993' },
+      client: { address: '127.0.0.1', port: 51010 },
+      server: { address: '127.0.0.1', port: 993 },
+      at,
+    })
+    rec.passthrough(at)
+    rec.chunk('client', await clientHello(), at + 1)
+    await rec.close('client-closed', undefined, at + 2)
+    await ts.store.flush()
+    const rows = tsharkFields(await bytes(rec.session.id, 'pcapng'), 'tls.handshake.type == 1', ['tcp.dstport', 'tls.handshake.extensions_server_name'])
+    assert.deepEqual(rows, [['993', 'imap.example.com']])
   })
 
   test('the cleartext after an intercepted STARTTLS is a second stream tshark dissects as SMTP', async () => {
