@@ -15,7 +15,7 @@ export class HttpError extends Error {
 }
 
 export const notFound: RequestHandler = (req, res) => {
-  res.status(404).json({ error: `no such endpoint: ${req.method} ${req.path}` })
+  res.status(404).json({ error: `no such endpoint: ${req.method} ${req.baseUrl}${req.path}` })
 }
 
 export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {

@@ -82,7 +82,7 @@ describe('health and routes', () => {
   })
 
   test('an unknown endpoint is a JSON 404 naming it', async () => {
-    await error('/api/nope', 404, /GET \/nope/)
+    await error('/api/nope', 404, /no such endpoint: GET \/api\/nope/)
   })
 
   test('the CA endpoint is a 404 when TLS interception is not set up', async () => {
@@ -399,6 +399,6 @@ describe('the dashboard', () => {
   test('the fallback never answers for the API', async () => {
     const res = await fetch(`${web.url}/api/nothing-here`, { headers: { accept: 'text/html' } })
     assert.equal(res.status, 404)
-    assert.deepEqual(await res.json(), { error: 'no such endpoint: GET /nothing-here' })
+    assert.deepEqual(await res.json(), { error: 'no such endpoint: GET /api/nothing-here' })
   })
 })
