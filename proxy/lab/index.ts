@@ -12,7 +12,7 @@ import { MailStore, type LabUser } from './mail-store.ts'
 import { Pop3Connection } from './pop3.ts'
 import { createLabSmtpServer } from './smtp.ts'
 
-export { banner } from './banner.ts'
+export { banner, describeFaults, labExamples, type LabExamples } from './banner.ts'
 export { LAB_FAULTS_HELP, parseFaults, type FaultSpec, type FaultRule, type FaultTrigger } from './faults.ts'
 export { MailStore, type LabUser, type Mailbox, type StoredMessage } from './mail-store.ts'
 
