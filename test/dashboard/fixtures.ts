@@ -10,6 +10,7 @@ function smtpSession(opts: { user: string; password: string; from: string; to: s
     `C: EHLO ${opts.ehlo ?? 'client.test'}`,
     'S: 250-mail.test',
     'S: 250-PIPELINING',
+    'S: 250-STARTTLS',
     'S: 250-AUTH PLAIN LOGIN',
     'S: 250 8BITMIME',
     `C: AUTH PLAIN ${b64(`\u0000${opts.user}\u0000${opts.password}`)}`,

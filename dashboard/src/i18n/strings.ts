@@ -53,6 +53,8 @@ const en = {
   securityImplicit: 'SSL/TLS',
   securityStarttls: 'STARTTLS',
   forwardsTo: 'forwards to',
+  starttlsNote: 'STARTTLS also works: mailtap intercepts it, so the client must trust the mailtap CA below.',
+  passthroughNote: 'TLS is passed through untouched: mailtap sees the handshake, not the content.',
   caTitle: 'mailtap CA certificate',
   caHelp:
     'To see inside TLS, mailtap presents certificates signed by its own local CA. Download it and add it as a trusted authority in the client (Thunderbird: Settings → Privacy & Security → Certificates → Import; macOS: Keychain Access → System → Always Trust; Debian/Ubuntu: copy to /usr/local/share/ca-certificates/mailtap.crt and run update-ca-certificates). Remove it when you are done.',
@@ -194,6 +196,8 @@ const es: Record<StringKey, string> = {
   securityImplicit: 'SSL/TLS',
   securityStarttls: 'STARTTLS',
   forwardsTo: 'reenvía a',
+  starttlsNote: 'STARTTLS también funciona: mailtap lo intercepta, así que el cliente debe confiar en la CA de mailtap (abajo).',
+  passthroughNote: 'TLS pasa sin tocar: mailtap ve la negociación, no el contenido.',
   caTitle: 'Certificado de la CA de mailtap',
   caHelp:
     'Para ver dentro de TLS, mailtap presenta certificados firmados por su propia CA local. Descárgala y añádela como autoridad de confianza en el cliente (Thunderbird: Ajustes → Privacidad y seguridad → Certificados → Importar; macOS: Acceso a Llaveros → Sistema → Confiar siempre; Debian/Ubuntu: cópiala a /usr/local/share/ca-certificates/mailtap.crt y ejecuta update-ca-certificates). Quítala al terminar.',

@@ -94,7 +94,7 @@ export function App() {
         </div>
       </header>
       <ConnectionBanner />
-      <main className="split">
+      <main className={`split${loc.view === 'session' ? ' has-session' : ''}`}>
         <SessionList selectedId={loc.sessionId} />
         <section className="detail">
           {loc.view === 'session' && loc.sessionId ? (

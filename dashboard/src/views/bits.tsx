@@ -20,6 +20,27 @@ export function TlsLock({ state }: { state: TlsState }) {
   )
 }
 
+/** Small inline icons: no emoji, whose glyphs depend on the machine's fonts. */
+export function Icon({ name, size = 13 }: { name: 'lock' | 'mail' | 'clip'; size?: number }) {
+  return (
+    <svg className="icon" viewBox="0 0 16 16" width={size} height={size} aria-hidden="true">
+      {name === 'lock' && (
+        <>
+          <path d="M5 7V5a3 3 0 0 1 6 0v2" fill="none" stroke="currentColor" strokeWidth="1.5" />
+          <rect x="3" y="7" width="10" height="7" rx="1.5" fill="currentColor" />
+        </>
+      )}
+      {name === 'mail' && (
+        <>
+          <rect x="1.5" y="3.5" width="13" height="9" rx="1.5" fill="none" stroke="currentColor" strokeWidth="1.4" />
+          <path d="M2 4.5l6 4.5 6-4.5" fill="none" stroke="currentColor" strokeWidth="1.4" />
+        </>
+      )}
+      {name === 'clip' && <path d="M10.5 4.5l-5 5a1.5 1.5 0 0 0 2 2l5.5-5.5a3 3 0 0 0-4-4L3.5 7.5a4.5 4.5 0 0 0 6.5 6.5l4-4" fill="none" stroke="currentColor" strokeWidth="1.4" strokeLinecap="round" />}
+    </svg>
+  )
+}
+
 /** Saves a generated Blob (SVG/PNG export) under a file name. */
 export function downloadBlob(blob: Blob, filename: string): void {
   const url = URL.createObjectURL(blob)

@@ -7,6 +7,7 @@ import { useLang, useT, type T } from '../i18n/index.ts'
 import type { SessionSync } from '../live/sync.ts'
 import { formatBytes } from '../state/format.ts'
 import { hrefFor, parseHash } from '../state/route.ts'
+import { Icon } from './bits.tsx'
 
 /** The line as it appeared on the wire, rebuilt from the item (secrets stay masked). */
 export function wireText(it: Item | undefined): string {
@@ -46,7 +47,8 @@ export function wireText(it: Item | undefined): string {
 export function shortLabel(e: SessionEvent | undefined, max = 48): string {
   if (!e) return ''
   const it = e.item
-  let s = it?.kind === 'reply' ? wireText(it).split('\n').pop()! : wireText(it).split('\n')[0]
+  const lines = wireText(it).split('\n')
+  let s = lines.length > 1 ? `${lines[0]} …` : lines[0]
   if (it?.kind === 'command' && it.verb === 'AUTHENTICATE') s = it.line
   return s.length > max ? `${s.slice(0, max - 1)}…` : s
 }
@@ -70,16 +72,6 @@ export function EventContent({ event, sync }: { event: SessionEvent; sync?: Sess
       return (
         <span className={`wire reply-${it.status}`}>
           {wireText(it)}
-          {it.capabilities && it.capabilities.length > 0 && (
-            <span className="caps">
-              {it.capabilities.map((c) => (
-                <span className="cap" key={c.name}>
-                  {c.name}
-                  {c.params.length ? ` ${c.params.join(' ')}` : ''}
-                </span>
-              ))}
-            </span>
-          )}
         </span>
       )
     case 'untagged':
@@ -98,7 +90,11 @@ export function EventContent({ event, sync }: { event: SessionEvent; sync?: Sess
     case 'body':
       return <BodyLine event={event} />
     case 'tls':
-      return <span className="wire">{wireText(it)}</span>
+      return (
+        <span className="wire tls-note">
+          <Icon name="lock" size={11} /> {it.phase === 'go-ahead' ? t('tlsGoAhead') : wireText(it)}
+        </span>
+      )
     case 'opaque':
       return <span className="muted">{t('opaque', { n: it.length, reason: it.reason })}</span>
     case 'lifecycle':
@@ -194,10 +190,18 @@ function MessageLine({ event }: { event: SessionEvent }) {
   const sum = it.summary
   return (
     <span className="wire message-line">
-      <span className="badge msg-badge">✉ {t('messageN', { n: it.index })}</span> {formatBytes(it.size)}
+      <span className="badge msg-badge">
+        <Icon name="mail" size={11} /> {t('messageN', { n: it.index })}
+      </span>{' '}
+      {formatBytes(it.size)}
       {sum?.subject !== undefined && <span className="subject"> · {sum.subject}</span>}
       {sum?.from && <span className="muted"> · {sum.from}</span>}
-      {sum && sum.attachments.length > 0 && <span className="muted"> · 📎 {sum.attachments.length}</span>}
+      {sum && sum.attachments.length > 0 && (
+        <span className="muted">
+          {' '}
+          · <Icon name="clip" size={11} /> {sum.attachments.length}
+        </span>
+      )}
       {it.complete === false && <span className="badge bad">incomplete</span>}{' '}
       <a className="btn tiny" href={hrefFor({ ...parseHash(location.hash), message: it.index })} data-testid="open-message" onClick={(e) => e.stopPropagation()}>
         {t('openMessage')}
@@ -237,17 +241,28 @@ export function useAnnotation(event: SessionEvent): Annotation[] {
   return annotateKeys(keys, lang)
 }
 
-export function AnnotationText({ event }: { event: SessionEvent }) {
+/** Replies like EHLO's carry one key per capability: the first few show, the rest on demand. */
+const ANNOTATIONS_SHOWN = 2
+
+export function AnnotationText({ event, all = false }: { event: SessionEvent; all?: boolean }) {
+  const t = useT()
   const anns = useAnnotation(event)
+  const [open, setOpen] = useState(all)
   if (!anns.length) return null
+  const shown = open ? anns : anns.slice(0, ANNOTATIONS_SHOWN)
   return (
     <span className="annotation" data-testid="annotation">
-      {anns.map((a, i) => (
+      {shown.map((a, i) => (
         <span key={i} className="ann">
           {a.text}
           {a.ref && <span className="ref"> {a.ref}</span>}
         </span>
       ))}
+      {anns.length > shown.length && (
+        <button type="button" className="linkish" onClick={() => setOpen(true)} data-testid="more-annotations">
+          {t('more', { n: anns.length - shown.length })}
+        </button>
+      )}
     </span>
   )
 }

@@ -8,6 +8,7 @@ import { attachmentUrl, getMessage, getMessageSource, messageEmlUrl, type Messag
 import type { SessionSync } from '../live/sync.ts'
 import { formatBytes } from '../state/format.ts'
 import { hrefFor, parseHash } from '../state/route.ts'
+import { Icon } from './bits.tsx'
 import { sandboxedSrcDoc } from './mail-html.ts'
 
 export function MessageList({ sync }: { sync: SessionSync }) {
@@ -157,7 +158,7 @@ export function MessageViewer({ sessionId, n, onClose }: { sessionId: string; n:
                   {detail.attachments.map((a) => (
                     <li key={a.index}>
                       <a href={attachmentUrl(sessionId, n, a.index)} download={safeFilename(a.filename, a.index)} data-testid="attachment">
-                        📎 {a.filename || `attachment-${a.index}`}
+                        <Icon name="clip" /> {a.filename || `attachment-${a.index}`}
                       </a>{' '}
                       <span className="muted">
                         {a.contentType} · {formatBytes(a.size)}

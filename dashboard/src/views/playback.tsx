@@ -49,6 +49,11 @@ export function Playback({ sync, grouped, session }: { sync: SessionSync; groupe
     return () => removeEventListener('keydown', onKey)
   }, [last])
 
+  // Keep the current exchange in view as the diagram grows.
+  useEffect(() => {
+    document.querySelector('.playback [data-current=true]')?.scrollIntoView({ block: 'nearest' })
+  }, [pos])
+
   if (!xs.length) return <div className="pad muted">{t('noExchanges')}</div>
   const cur = xs[Math.min(pos, last)]
   const elapsed = cur.startAt - xs[0].startAt

@@ -143,7 +143,8 @@ function VisibleBytes({ bytes }: { bytes: Uint8Array }) {
       continue
     }
     flush()
-    const sym = b === 0x0d ? '␍' : b === 0x0a ? '␊' : b === 0x09 ? '⇥' : `\\x${b.toString(16).padStart(2, '0')}`
+    // Escapes rather than the U+240x control pictures: those are missing from many fonts.
+    const sym = b === 0x0d ? '\\r' : b === 0x0a ? '\\n' : b === 0x09 ? '\\t' : `\\x${b.toString(16).padStart(2, '0')}`
     parts.push(
       <span key={i} className={b === 0x0d || b === 0x0a ? 'crlf' : 'np'}>
         {sym}

@@ -6,7 +6,7 @@ import { useT, type T } from '../i18n/index.ts'
 import { caUrl, getRoutes, type RoutesInfo } from '../live/api.ts'
 
 export function routeHowTo(r: Route, t: T): string {
-  const security = r.listen.tls ? t('securityImplicit') : r.tlsMode === 'intercept' && !r.upstream.tls ? `${t('securityNone')} / ${t('securityStarttls')}` : t('securityNone')
+  const security = r.listen.tls ? t('securityImplicit') : t('securityNone')
   return t('routeHowTo', { proto: r.protocol.toUpperCase(), host: r.listen.host, port: r.listen.port, security })
 }
 
@@ -42,6 +42,8 @@ export function RoutesPanel({ compact = false }: { compact?: boolean }) {
             <p className="howto" data-testid="route-howto">
               {routeHowTo(r, t)}
             </p>
+            {!r.listen.tls && r.tlsMode === 'intercept' && <p className="muted small">{t('starttlsNote')}</p>}
+            {r.tlsMode === 'passthrough' && <p className="muted small">{t('passthroughNote')}</p>}
           </div>
         ))}
       </div>

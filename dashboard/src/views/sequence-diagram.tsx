@@ -172,11 +172,11 @@ function ExchangeShape({ x, top, p, current }: { x: Exchange; top: number; p: Pa
     const label = failed ? `TLS failed${it?.kind === 'tls' && it.error ? `: ${it.error}` : ''}` : `TLS ${[info?.leg, info?.version, info?.cipher].filter(Boolean).join(' · ')}`
     const [x1, x2] = info?.leg === 'client' ? [LANE.client, LANE.mailtap] : info?.leg === 'server' ? [LANE.mailtap, LANE.server] : [LANE.client, LANE.server]
     return (
-      <g data-testid="diagram-exchange" data-kind="tls" data-label={label}>
+      <g data-testid="diagram-exchange" data-kind="tls" data-label={label} data-current={current ? 'true' : undefined}>
         {bg}
         <rect x={x1 - 20} y={top + 4} width={x2 - x1 + 40} height={26} rx={5} fill={failed ? p.fail : p.tls} opacity={failed ? 0.2 : 1} />
         <text x={(x1 + x2) / 2} y={top + 21} textAnchor="middle" fill={failed ? p.fail : p.tlsInk} fontWeight="600">
-          🔒 {clip(label, 70)}
+          {clip(label, 70)}
         </text>
       </g>
     )
@@ -190,7 +190,7 @@ function ExchangeShape({ x, top, p, current }: { x: Exchange; top: number; p: Pa
   const yReq = top + 20
   const yRep = cmd ? top + 50 : top + 22
   return (
-    <g data-testid="diagram-exchange" data-kind={x.kind} data-label={label} data-failed={x.failed ? 'true' : 'false'}>
+    <g data-testid="diagram-exchange" data-kind={x.kind} data-label={label} data-failed={x.failed ? 'true' : 'false'} data-current={current ? 'true' : undefined}>
       {bg}
       {cmd && (
         <>

@@ -43,18 +43,11 @@ export function SessionView({ id, tab, message }: { id: string; tab: Tab; messag
   }
   return (
     <div className="session-view" data-testid="session-view" data-session-id={id}>
-      <SessionHeader s={session} />
-      <nav className="tabs" role="tablist">
-        {TABS.map((k) => (
-          <a key={k} role="tab" aria-selected={tab === k} className={`tab${tab === k ? ' active' : ''}`} href={`#/s/${encodeURIComponent(id)}/${k}`} data-testid={`tab-${k}`}>
-            {tabLabel[k]}
-          </a>
-        ))}
-        <span className="tabs-fill" />
-        <ExportMenu id={id} />
+      <SessionHeader s={session}>
         <button
           type="button"
           className="btn ghost small danger"
+          disabled={session.status === 'live'}
           onClick={async () => {
             await deleteSession(id).catch(() => undefined)
             listSync.removeLocal(id)
@@ -63,6 +56,16 @@ export function SessionView({ id, tab, message }: { id: string; tab: Tab; messag
         >
           {t('delete')}
         </button>
+      </SessionHeader>
+      <nav className="tabs" role="tablist">
+        {TABS.map((k) => (
+          <a key={k} role="tab" aria-selected={tab === k} className={`tab${tab === k ? ' active' : ''}`} href={`#/s/${encodeURIComponent(id)}/${k}`} data-testid={`tab-${k}`}>
+            {tabLabel[k]}
+          </a>
+        ))}
+        <span className="tabs-fill" />
+        <ExportMenu id={id} />
+
       </nav>
       <div className="tab-body">
         {sync.loading && !sync.log.size ? (
@@ -87,7 +90,7 @@ export function SessionView({ id, tab, message }: { id: string; tab: Tab; messag
   )
 }
 
-function SessionHeader({ s }: { s: Session }) {
+function SessionHeader({ s, children }: { s: Session; children?: React.ReactNode }) {
   const t = useT()
   const [now, setNow] = useState(() => Date.now())
   useEffect(() => {
@@ -120,6 +123,7 @@ function SessionHeader({ s }: { s: Session }) {
             {s.status === 'failed' ? t('statusFailed') : t('statusClosed')}
           </span>
         )}
+        <span className="sh-actions">{children}</span>
       </div>
       <dl className="sh-facts">
         <div>

@@ -9,6 +9,7 @@ import type { SessionSync } from '../live/sync.ts'
 import type { Grouped, Row } from '../state/exchanges.ts'
 import { formatClock, formatMs } from '../state/format.ts'
 import { isTyping } from './session-list.tsx'
+import { Icon } from './bits.tsx'
 import { AnnotationText, EventContent, Notes } from './event-line.tsx'
 
 export function Transcript({ sync, grouped, session }: { sync: SessionSync; grouped: Grouped; session: Session }) {
@@ -138,7 +139,7 @@ function TlsDivider({ event, item }: { event: SessionEvent; item: TlsItem }) {
       <div className="tls-line" />
       <div className="tls-card">
         <b>
-          🔒 {failed ? t('tlsFailed') : t('tlsUpgrade')}
+          <Icon name="lock" size={12} /> {failed ? t('tlsFailed') : t('tlsUpgrade')}
           {item.leg ? ` · ${item.leg === 'client' ? t('client') : t('server')}` : ''}
           {info ? ` · ${info.how} · ${info.mode}` : ''}
         </b>
