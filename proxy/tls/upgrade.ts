@@ -13,7 +13,9 @@
 //      nothing is lost or read twice. (Plaintext a client sent after STARTTLS, before its
 //      ClientHello, is a finding for the caller to flag, never something to unshift.)
 //   3. Keep 'end'/'close'/'error' handling on the returned TLSSocket from now on: the raw
-//      socket's handle now belongs to it. Attach an 'error' listener right after await.
+//      socket's handle now belongs to it. A no-op 'error' listener of ours stays on it so
+//      an error emitted in the hop between our resolve and your listener cannot crash the
+//      process; attach your own 'error' and 'close' handlers right after the await.
 import net from 'node:net'
 import tls from 'node:tls'
 import type { TlsLeg, TlsMode, TlsVerify } from '../../shared/schema.ts'
@@ -46,6 +48,9 @@ function localName(socket: net.Socket): string | undefined {
   const a = socket.localAddress
   return a?.startsWith('::ffff:') ? a.slice(7) : a
 }
+
+// See the contract above, point 3: our handshake listeners report errors until then.
+function ignoreError(): void {}
 
 /**
  * True when the peer already closed its side (FIN seen, perhaps not yet emitted as 'end'
@@ -81,6 +86,7 @@ export async function acceptTls(socket: net.Socket, opts: AcceptOptions): Promis
     },
   })
   opts.keylog?.attach(t)
+  t.on('error', ignoreError)
   const failed = (): TlsLeg => ({ leg: 'client', mode: 'intercept', how, sni })
   return new Promise((resolve, reject) => {
     const timeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
@@ -168,6 +174,7 @@ export async function connectTls(socket: net.Socket | undefined, opts: ConnectOp
     checkServerIdentity: () => undefined,
   })
   opts.keylog?.attach(t)
+  t.on('error', ignoreError)
   const failed = (): TlsLeg => ({ leg: 'server', mode: 'intercept', how, sni: servername })
   await new Promise<void>((resolve, reject) => {
     const timeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
