@@ -104,9 +104,9 @@ export function parseCommand(argv: string[]): Command {
   }
   const args = sub ? argv.slice(1) : argv
   const options = sub ? SUB[sub]! : RUN
-  let parsed: ReturnType<typeof parseArgs>
+  let parsed: { values: Record<string, unknown>; positionals: string[] }
   try {
-    parsed = parseArgs({ args, options, allowPositionals: true, strict: true })
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true }) as typeof parsed
   } catch (err) {
     throw new UsageError(cleanParseError((err as Error).message))
   }

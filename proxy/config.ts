@@ -70,7 +70,7 @@ export function parseRoute(spec: string, defaults: { tlsMode: TlsMode } = { tlsM
   if (listen.protocol !== upstream.protocol) {
     throw new UsageError(`malformed route '${spec}': the client speaks ${listen.protocol} but the upstream ${upstream.protocol}`)
   }
-  const tlsOption = listen.options.get('tls') ?? upstream.options.get('tls')
+  const tlsOption = listen.options.get('tls') ?? upstream.options.get('tls') ?? undefined
   let tlsMode = defaults.tlsMode
   if (tlsOption !== undefined) {
     if (tlsOption !== 'intercept' && tlsOption !== 'passthrough') {
@@ -93,7 +93,8 @@ export function parseRoute(spec: string, defaults: { tlsMode: TlsMode } = { tlsM
 function parseEndpoint(text: string, which: 'client' | 'upstream', spec: string) {
   let url: URL
   try {
-    url = new URL(text)
+    // `imap://:1143` (no host) means the default listening host.
+    url = new URL(which === 'client' ? text.replace(/^([a-z0-9]+):\/\/:/i, '$1://127.0.0.1:') : text)
   } catch {
     throw new UsageError(`malformed route '${spec}': '${text}' is not a URL`)
   }

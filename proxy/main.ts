@@ -1,35 +1,153 @@
 // Wiring only: parse the command line, build the pieces, start them, print where they are.
 // The one place that sees the whole configuration.
+import { createWriteStream } from 'node:fs'
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { Readable } from 'node:stream'
 import { parseCommand, type Command } from './cli.ts'
-import { UsageError, type Config } from './config.ts'
+import { UsageError, parseRoute, type Config } from './config.ts'
 import { Feed } from './feed.ts'
 import { ListenError, listenRoute, type RouteListener } from './relay/listener.ts'
+import { findRecorder } from './session/recorder.ts'
+import { openStore, type Store } from './store/index.ts'
+import { attachHub } from './hub/hub.ts'
+import { startHttp } from './api/app.ts'
+import { loadOrCreateCa, type Ca } from './tls/ca.ts'
+import { createTlsSupport } from './tls/support.ts'
+import { openKeyLogFromOptions } from './tls/keylog.ts'
+import { exportSession } from './export/index.ts'
+import { importFile } from './import/index.ts'
+import type { Route } from '../shared/schema.ts'
 
-const VERSION = '0.1.0'
+export const VERSION = '0.1.0'
 
-async function run(config: Config): Promise<void> {
+/** Lab mode's proxy ports, in front of the lab server's own loopback ports. */
+const LAB_PORTS = { smtp: 2525, pop3: 1110, imap: 1143, smtps: 2465, pop3s: 1995, imaps: 1993 }
+
+const DASHBOARD_DIR = path.resolve(import.meta.dirname, '../dashboard/dist')
+
+async function run(config: Config, labPortsAuto: boolean): Promise<void> {
   const feed = new Feed()
-  const listeners: RouteListener[] = []
-  for (const route of config.routes) {
-    listeners.push(
-      await listenRoute(route, {
-        feed,
-        idleTimeoutMs: config.idleTimeoutMs,
-        connectTimeoutMs: config.connectTimeoutMs,
-      }),
+  const ca = await loadOrCreateCa(config.dataDir)
+  const store = await openStore({
+    dir: config.dataDir,
+    feed,
+    retention: config.retention,
+    onGap: (id, note) => findRecorder(id)?.gap(note),
+  })
+  const keylog = openKeyLogFromOptions(config.keylog)
+  const routes: Route[] = [...config.routes]
+
+  let lab: Awaited<ReturnType<typeof import('./lab/index.ts').startLab>> | undefined
+  const upstreamCa: string[] = []
+  if (config.lab) {
+    const { startLab, parseFaults } = await import('./lab/index.ts')
+    let faults
+    try {
+      faults = config.labFaults ? parseFaults(config.labFaults) : undefined
+    } catch (err) {
+      throw new UsageError(`bad value for --lab-faults: ${(err as Error).message}`)
+    }
+    const leaf = await ca.issue(['localhost', '127.0.0.1', 'mail.test'])
+    lab = await startLab({ dataDir: config.dataDir, tls: { key: leaf.key, cert: leaf.cert }, faults })
+    upstreamCa.push(ca.certPem)
+    const p = (name: keyof typeof LAB_PORTS) => (labPortsAuto ? 0 : LAB_PORTS[name])
+    routes.push(
+      parseRoute(`smtp://127.0.0.1:${p('smtp')}=smtp://127.0.0.1:${lab.ports.smtp}`),
+      parseRoute(`pop3://127.0.0.1:${p('pop3')}=pop3://127.0.0.1:${lab.ports.pop3}`),
+      parseRoute(`imap://127.0.0.1:${p('imap')}=imap://127.0.0.1:${lab.ports.imap}`),
+      parseRoute(`smtps://127.0.0.1:${p('smtps')}=smtp://127.0.0.1:${lab.ports.smtp}`),
+      parseRoute(`pop3s://127.0.0.1:${p('pop3s')}=pop3://127.0.0.1:${lab.ports.pop3}`),
+      parseRoute(`imaps://127.0.0.1:${p('imaps')}=imap://127.0.0.1:${lab.ports.imap}`),
     )
   }
-  console.log(`mailtap ${VERSION}`)
-  for (const l of listeners) {
-    const listen = l.route.listenUrl.replace(/:\d+$/, `:${l.port}`)
-    console.log(`route: ${listen} → ${l.route.upstreamUrl}`)
-  }
-  const stop = async () => {
+
+  const tls = createTlsSupport({ ca, verify: config.upstreamVerify, keylog, upstreamCa })
+  const listeners: RouteListener[] = []
+  try {
+    for (const route of routes) {
+      listeners.push(
+        await listenRoute(route, {
+          feed,
+          tls,
+          idleTimeoutMs: config.idleTimeoutMs,
+          connectTimeoutMs: config.connectTimeoutMs,
+        }),
+      )
+    }
+  } catch (err) {
     await Promise.all(listeners.map((l) => l.close()))
+    await lab?.stop()
+    throw err
+  }
+  // Routes as bound (a port 0 became a real one).
+  const bound = listeners.map((l) => ({ ...l.route, listen: { ...l.route.listen, port: l.port }, listenUrl: l.route.listenUrl.replace(/:\d+$/, `:${l.port}`) }))
+
+  const http = await startHttp({
+    host: config.http.host,
+    port: config.http.port,
+    token: config.token,
+    store,
+    feed,
+    routes: bound,
+    version: VERSION,
+    caPem: () => ca.certPem,
+    staticDir: existsSync(DASHBOARD_DIR) ? DASHBOARD_DIR : undefined,
+    lab: lab ? { users: lab.users, domain: lab.domain } : undefined,
+    attachWs: (server) => void attachHub(server, { feed, store, version: VERSION }),
+  })
+
+  console.log(`mailtap ${VERSION}`)
+  for (const r of bound) console.log(`route: ${r.listenUrl} → ${r.upstreamUrl}${r.tlsMode === 'passthrough' ? ' (TLS passthrough)' : ''}`)
+  console.log(`dashboard: ${http.url.replace(/\/?$/, "/")}`)
+  if (http.token) console.log(`token: ${http.token}  (required by the API and the dashboard on this address)`)
+  console.log(`data: ${config.dataDir}`)
+  console.log(`CA: ${ca.certPath}  (trust it to see inside TLS: mailtap ca)`)
+  if (lab) {
+    const { banner } = await import('./lab/index.ts')
+    // The lab's routes were appended after the user's, in LAB_PORTS order.
+    const labBound = bound.slice(config.routes.length)
+    const port = (scheme: string) => labBound.find((r) => r.listenUrl.startsWith(`${scheme}://`))?.listen.port ?? 0
+    console.log(
+      banner(
+        lab,
+        { smtp: port('smtp'), pop3: port('pop3'), imap: port('imap'), smtps: port('smtps'), pop3s: port('pop3s'), imaps: port('imaps') },
+        http.url,
+      ),
+    )
+  }
+
+  let stopping = false
+  const stop = async () => {
+    if (stopping) return
+    stopping = true
+    await Promise.all(listeners.map((l) => l.close()))
+    await http.close()
+    await lab?.stop()
+    await store.close()
+    keylog?.close?.()
     process.exit(0)
   }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
+}
+
+async function printCa(config: Config): Promise<void> {
+  const ca: Ca = await loadOrCreateCa(config.dataDir)
+  console.log(`# mailtap local CA: ${ca.certPath}`)
+  console.log(`# SHA-256 fingerprint: ${ca.fingerprint256}`)
+  process.stdout.write(ca.certPem.endsWith('\n') ? ca.certPem : ca.certPem + '\n')
+}
+
+async function withStore<T>(config: Config, use: (store: Store, feed: Feed) => Promise<T>): Promise<T> {
+  const feed = new Feed()
+  const store = await openStore({ dir: config.dataDir, feed })
+  try {
+    return await use(store, feed)
+  } finally {
+    await store.close()
+  }
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -48,12 +166,34 @@ async function main(argv: string[]): Promise<void> {
         console.log(VERSION)
         return
       case 'run':
-        return await run(cmd.config)
+        return await run(cmd.config, process.env.MAILTAP_LAB_PORTS === 'auto')
+      case 'ca':
+        return await printCa(cmd.config)
+      case 'export': {
+        const { id, format, out, secrets } = cmd
+        return await withStore(cmd.config, async (store) => {
+          if (!store.get(id)) throw new UsageError(`no session '${id}' in ${cmd.config.dataDir}`)
+          const result = await exportSession(store, id, format, { secrets })
+          const body = Buffer.isBuffer(result.body) ? Readable.from([result.body]) : result.body
+          await pipeline(body, out ? createWriteStream(out) : process.stdout)
+          if (out) console.error(`wrote ${out}`)
+        })
+      }
+      case 'import': {
+        const { file, protocol } = cmd
+        return await withStore(cmd.config, async (store, feed) => {
+          if (!existsSync(file)) throw new UsageError(`cannot read ${file}: no such file`)
+          const session = await importFile(file, { feed, protocol: protocol as never })
+          await store.flush()
+          console.log(`imported ${file} as session ${session.id} (${session.protocol}, ${session.totals.events} events)`)
+        })
+      }
       default:
         throw new UsageError(`'${cmd.name}' is not available yet`)
     }
   } catch (err) {
     if (err instanceof UsageError || err instanceof ListenError) return usageExit(err)
+    if ((err as Error).name === 'ImportError' || (err as Error).name === 'ExportError') return usageExit(err)
     throw err
   }
 }

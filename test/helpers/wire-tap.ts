@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 export interface WireTap {
   port: number
   /** Digests of all connections so far, in connection order. */
-  connections: { sent: Buffer[]; received: Buffer[]; closed: Promise<void> }[]
+  connections: { sent: Buffer[]; received: Buffer[]; closed: Promise<void>; localPort: () => number | undefined }[]
   close(): void
 }
 
@@ -17,6 +17,8 @@ export async function startWireTap(targetPort: number, host = '127.0.0.1'): Prom
     const sent: Buffer[] = []
     const received: Buffer[] = []
     const upstream = net.connect({ port: targetPort, host, allowHalfOpen: true })
+    let localPort: number | undefined
+    upstream.once('connect', () => (localPort = upstream.localPort))
     let closes = 0
     let done!: () => void
     const closed = new Promise<void>((r) => (done = r))
@@ -29,7 +31,8 @@ export async function startWireTap(targetPort: number, host = '127.0.0.1'): Prom
     upstream.on('error', () => client.destroy())
     client.on('close', onClose)
     upstream.on('close', onClose)
-    connections.push({ sent, received, closed })
+    // The port mailtap sees as the client's: how a test finds this connection's session.
+    connections.push({ sent, received, closed, localPort: () => localPort })
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   return { port: (server.address() as net.AddressInfo).port, connections, close: () => server.close() }

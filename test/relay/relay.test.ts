@@ -212,6 +212,7 @@ test('a client reset mid-stream ends the session as client-reset and closes the 
   const upstream = net.createServer((s) => {
     upstreamClosed = new Promise((r) => s.on('close', () => r()))
     s.on('error', () => undefined)
+    s.resume()
     s.write('220 ready\r\n')
   })
   const p = await proxy('smtp', await listen(upstream))
