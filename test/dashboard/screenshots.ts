@@ -51,7 +51,6 @@ async function main(): Promise<void> {
       await page.evaluate((p) => localStorage.setItem('mailtap.prefs', JSON.stringify(p)), { theme: 'light', lang: 'en', presentation: false, ...prefs })
       await page.goto(`${mailtap.url}?shot=${name}&prefs=1${hash}`)
       await page.locator('.conn-open').waitFor()
-      await page.getByTestId('session-row').first().waitFor()
       await prepare?.(page)
       await page.waitForTimeout(300)
       await page.screenshot({ path: path.join(outDir, `${name}.png`) })
