@@ -110,8 +110,10 @@ export async function acceptTls(socket: net.Socket, opts: AcceptOptions): Promis
       t.destroy()
       reject(explainAcceptError(err, failed()))
     }
+    // 'end' too: on a half-open socket (allowHalfOpen) a FIN mid-handshake emits only 'end'.
     const onClose = () => {
       settle()
+      t.destroy()
       reject(
         new TlsError('TLS_HANDSHAKE_ABORTED', "the client closed the connection during the TLS handshake (it may not trust mailtap's certificate)", {
           hint: "install mailtap's CA in the client (print it with: mailtap ca)",
@@ -124,10 +126,12 @@ export async function acceptTls(socket: net.Socket, opts: AcceptOptions): Promis
       t.removeListener('secure', onSecure)
       t.removeListener('error', onError)
       t.removeListener('close', onClose)
+      t.removeListener('end', onClose)
     }
     t.on('secure', onSecure)
     t.on('error', onError)
     t.on('close', onClose)
+    t.on('end', onClose)
   })
 }
 
@@ -195,6 +199,7 @@ export async function connectTls(socket: net.Socket | undefined, opts: ConnectOp
     }
     const onClose = () => {
       settle()
+      t.destroy()
       reject(new TlsError('TLS_HANDSHAKE_ABORTED', `${target} closed the connection during the TLS handshake`, { info: failed() }))
     }
     const settle = () => {
@@ -202,10 +207,12 @@ export async function connectTls(socket: net.Socket | undefined, opts: ConnectOp
       t.removeListener('secureConnect', onSecure)
       t.removeListener('error', onError)
       t.removeListener('close', onClose)
+      t.removeListener('end', onClose)
     }
     t.on('secureConnect', onSecure)
     t.on('error', onError)
     t.on('close', onClose)
+    t.on('end', onClose)
   })
   const chain = peerChain(t)
   const verify: TlsVerify = verifyPeer(t, verifyName, chain, extraCa ?? tls.rootCertificates)

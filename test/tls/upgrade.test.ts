@@ -256,3 +256,25 @@ test('a peer that closed before the handshake is reported as aborted, on either 
   c.pause()
   await assert.rejects(connectTls(c, { host: '127.0.0.1', verify: 'warn', handshakeTimeoutMs: 60_000 }), /closed the connection before the TLS handshake/)
 })
+
+test('a half-open peer that sends FIN during the handshake is reported as aborted, not left waiting', { timeout: 20_000 }, async (t) => {
+  const { ca } = await setup(t)
+  // Client leg: a listener like mailtap's (allowHalfOpen, pauseOnConnect); the client hangs up at once.
+  let accepted!: (s: net.Socket) => void
+  const got = new Promise<net.Socket>((r) => (accepted = r))
+  const srv = await listen(net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => accepted(s)))
+  t.after(srv.close)
+  const c = net.connect(srv.port, '127.0.0.1', () => c.end())
+  c.on('error', () => {})
+  const s = await got
+  s.on('error', () => {})
+  await assert.rejects(acceptTls(s, { ca, fallbackNames: ['mail.test'], handshakeTimeoutMs: 60_000 }), (err: TlsError) => err.code === 'TLS_HANDSHAKE_ABORTED')
+
+  // Server leg: the upstream reads the ClientHello and half-closes without answering.
+  const up = await listen(net.createServer({ allowHalfOpen: true }, (u) => (u.on('error', () => {}), u.once('data', () => u.end()))))
+  t.after(up.close)
+  const sock = net.connect({ port: up.port, host: '127.0.0.1', allowHalfOpen: true })
+  sock.on('error', () => {})
+  await new Promise((r) => sock.once('connect', r))
+  await assert.rejects(connectTls(sock, { host: '127.0.0.1', verify: 'warn', handshakeTimeoutMs: 60_000 }), (err: TlsError) => err.code === 'TLS_HANDSHAKE_ABORTED')
+})
