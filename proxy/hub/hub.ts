@@ -32,6 +32,8 @@ export interface HubOptions {
 
 export interface HubStats {
   clients: number
+  /** Session subscriptions across all clients. */
+  subscriptions: number
   /** The largest bufferedAmount seen on any client right after a send. */
   peakBufferedBytes: number
   resets: number
@@ -87,7 +89,7 @@ export function attachHub(server: Server, options: HubOptions): Hub {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
   const clients = new Set<Client>()
   const bySession = new Map<string, Set<Client>>()
-  const stats: HubStats = { clients: 0, peakBufferedBytes: 0, resets: 0, closedSlow: 0 }
+  const stats: HubStats = { clients: 0, subscriptions: 0, peakBufferedBytes: 0, resets: 0, closedSlow: 0 }
   /** session-updated throttle: when each session was last sent, and what waits. */
   const updates = new Map<string, { last: number; timer?: NodeJS.Timeout; session?: Session }>()
 
@@ -333,7 +335,11 @@ export function attachHub(server: Server, options: HubOptions): Hub {
   keepalive.unref()
 
   return {
-    stats: () => ({ ...stats }),
+    stats: () => {
+      let subscriptions = 0
+      for (const c of clients) subscriptions += c.subs.size
+      return { ...stats, subscriptions }
+    },
     async close() {
       for (const [name, fn] of Object.entries(listeners)) feed.off(name as keyof FeedEvents, fn as never)
       server.off('upgrade', onUpgrade)

@@ -31,6 +31,7 @@ export async function startHub(
   const { port } = server.address() as { port: number }
   t.after(async () => {
     await hub.close()
+    server.closeAllConnections()
     await new Promise((resolve) => server.close(resolve))
     await store.close()
     await rm(dir, { recursive: true, force: true })
