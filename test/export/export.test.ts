@@ -120,10 +120,11 @@ describe('txt export', () => {
   })
 })
 
-describe('pcapng export', { skip: tsharkSkip }, () => {
+// tshark takes a second to start: the runs go in parallel.
+describe('pcapng export', { skip: tsharkSkip, concurrency: true }, () => {
   test('tshark finds the SMTP commands of the session in order', async () => {
     const file = await bytes(smtp.id, 'pcapng')
-    const rows = tsharkFields(file, 'smtp.req', ['smtp.req.command'])
+    const rows = await tsharkFields(file, 'smtp.req', ['smtp.req.command'])
     assert.deepEqual(rows.map((r) => r[0]), ['EHLO', 'AUTH', 'MAIL', 'RCPT', 'DATA', 'QUIT'])
     assert.ok(!file.includes(Buffer.from(PLAIN_B64)), 'the AUTH payload is masked')
     assert.ok(file.includes(Buffer.from('Quarterly report')), 'the message body is there')
@@ -136,7 +137,7 @@ describe('pcapng export', { skip: tsharkSkip }, () => {
 
   test('tshark finds the POP3 commands and the server closing first', async () => {
     const file = await bytes(pop3.id, 'pcapng')
-    const rows = tsharkFields(file, '', ['pop.request.command', 'tcp.flags.fin', 'tcp.srcport'])
+    const rows = await tsharkFields(file, '', ['pop.request.command', 'tcp.flags.fin', 'tcp.srcport'])
     assert.deepEqual(rows.filter((r) => r[0]).map((r) => r[0]), ['USER', 'PASS', 'STAT', 'RETR', 'QUIT'])
     const fins = rows.filter((r) => r[1] === '1')
     assert.equal(fins[0]![2], '110', 'the server sent the first FIN')
@@ -145,7 +146,7 @@ describe('pcapng export', { skip: tsharkSkip }, () => {
   test('tshark finds the IMAP tags and commands', async () => {
     const file = await bytes(imap.id, 'pcapng')
     // One packet may carry several requests: tshark then lists each field comma-separated.
-    const rows = tsharkFields(file, 'imap.request', ['imap.request_tag', 'imap.request.command']).flatMap((r) => {
+    const rows = (await tsharkFields(file, 'imap.request', ['imap.request_tag', 'imap.request.command'])).flatMap((r) => {
       const tags = r[0]!.split(',')
       const commands = r[1]!.split(',')
       return tags.map((t, i) => [t, commands[i]])
@@ -174,14 +175,14 @@ describe('pcapng export', { skip: tsharkSkip }, () => {
     rec.chunk('client', await clientHello(), at + 1)
     await rec.close('client-closed', undefined, at + 2)
     await ts.store.flush()
-    const rows = tsharkFields(await bytes(rec.session.id, 'pcapng'), 'tls.handshake.type == 1', ['tcp.dstport', 'tls.handshake.extensions_server_name'])
+    const rows = await tsharkFields(await bytes(rec.session.id, 'pcapng'), 'tls.handshake.type == 1', ['tcp.dstport', 'tls.handshake.extensions_server_name'])
     assert.deepEqual(rows, [['993', 'imap.example.com']])
   })
 
   test('the cleartext after an intercepted STARTTLS is a second stream tshark dissects as SMTP', async () => {
     const file = await bytes(starttls.id, 'pcapng')
     // Wireshark 4.0 shows STARTTLS's verb as its first four letters.
-    const rows = tsharkFields(file, 'smtp.req', ['tcp.stream', 'smtp.req.command']).map(([s, c]) => [s, c === 'STAR' ? 'STARTTLS' : c])
+    const rows = (await tsharkFields(file, 'smtp.req', ['tcp.stream', 'smtp.req.command'])).map(([s, c]) => [s, c === 'STAR' ? 'STARTTLS' : c])
     assert.deepEqual(rows, [
       ['0', 'EHLO'],
       ['0', 'STARTTLS'],
