@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Feed } from '../../proxy/feed.ts'
 import { CRASH_DETAIL, openStore } from '../../proxy/store/index.ts'
+import { defer } from './publish.ts'
 
 /** Ticks are 250 ms apart: what was published 5 ticks before the kill must survive. */
 const SAFE_TICKS = 5
@@ -17,11 +18,11 @@ const KILL_AT_TICK = 10
 
 test('after kill -9 during heavy traffic every session is listed and readable, nothing is torn', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'mailtap-crash-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(t, () => rm(dir, { recursive: true, force: true }))
   const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'crash-child.ts'), dir], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
-  t.after(() => child.kill('SIGKILL'))
+  defer(t, () => child.kill('SIGKILL'))
 
   // seq each session had reached, as of each tick.
   const history: Map<string, number>[] = []
@@ -38,7 +39,7 @@ test('after kill -9 during heavy traffic every session is listed and readable, n
   await new Promise((resolve) => (child.exitCode !== null || child.signalCode ? resolve(null) : child.once('exit', resolve)))
 
   const store = await openStore({ dir, feed: new Feed() })
-  t.after(() => store.close())
+  defer(t, () => store.close())
   const safe = history[KILL_AT_TICK - SAFE_TICKS]!
   assert.ok(safe.size > 4, `the child recorded ${safe.size} sessions before the safe tick`)
   for (const [id, seq] of safe) {

@@ -9,11 +9,11 @@ import { Feed } from '../../proxy/feed.ts'
 import { CRASH_DETAIL, NewerFormatError, openStore, type StoreIo } from '../../proxy/store/index.ts'
 import { nodeIo } from '../../proxy/store/log.ts'
 import type { Note, Session } from '../../shared/schema.ts'
-import { FeedSession, command, reply } from './publish.ts'
+import { FeedSession, command, defer, reply } from './publish.ts'
 
 async function tempDir(t: { after(fn: () => unknown): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'mailtap-faults-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(t, () => rm(dir, { recursive: true, force: true }))
   return dir
 }
 
@@ -78,7 +78,7 @@ test('a failing disk leaves a gap: the session is marked, one RECORDING_GAP note
   await store.close()
 
   const reopened = await openStore({ dir, feed: new Feed() })
-  t.after(() => reopened.close())
+  defer(t, () => reopened.close())
   const session = reopened.get(s.id)!
   assert.equal(session.gaps, true)
   const events = await reopened.events(s.id)
@@ -135,7 +135,7 @@ test('a torn last line is cut off and a session live at the crash is closed as c
   await writeFile(join(dir, 'sessions', orphan, 'events.ndjson'), JSON.stringify({ seq: 1, at: 5, from: 'proxy' }) + '\n')
 
   const reopened = await openStore({ dir, feed: new Feed() })
-  t.after(() => reopened.close())
+  defer(t, () => reopened.close())
   const session = reopened.get(s.id)!
   assert.equal(session.status, 'closed')
   assert.equal(session.closeReason, 'error')
@@ -175,7 +175,7 @@ test('a hand-made format 0 directory is migrated on open', async (t) => {
   await writeFile(join(sdir, 'message-1.eml'), 'Subject: old\r\n\r\nold body\r\n')
 
   const store = await openStore({ dir, feed: new Feed() })
-  t.after(() => store.close())
+  defer(t, () => store.close())
   assert.equal(store.get(session.id)?.totals.commands, 0)
   assert.equal(store.messageCount(session.id), 1)
   assert.equal((await store.message(session.id, 1))?.toString(), 'Subject: old\r\n\r\nold body\r\n')
@@ -205,7 +205,7 @@ test('an unreadable index.json is set aside and the index rebuilt from the sessi
   await store.close()
   await writeFile(join(dir, 'index.json'), '{"formatVersion":1,"sess')
   const reopened = await openStore({ dir, feed: new Feed() })
-  t.after(() => reopened.close())
+  defer(t, () => reopened.close())
   assert.equal(reopened.get(s.id)?.status, 'closed')
   assert.equal(reopened.get(s.id)?.closeReason, 'client-closed')
   assert.equal((await reopened.events(s.id)).length, 2)

@@ -88,3 +88,19 @@ export function reply(code: string, text: string): Item {
   const status = code.startsWith('2') || code.startsWith('3') ? 'ok' : code.startsWith('4') ? 'temp-error' : 'error'
   return { kind: 'reply', protocol: 'smtp', code, status, lines: [text] }
 }
+
+type TestContextLike = { after(fn: () => unknown): void }
+const deferred = new WeakMap<TestContextLike, (() => unknown)[]>()
+
+/** Like t.after, but cleanups run last-registered first (close the store, then rm its dir). */
+export function defer(t: TestContextLike, fn: () => unknown): void {
+  let fns = deferred.get(t)
+  if (!fns) {
+    const list: (() => unknown)[] = (fns = [])
+    deferred.set(t, list)
+    t.after(async () => {
+      for (const f of list.reverse()) await f()
+    })
+  }
+  fns.push(fn)
+}

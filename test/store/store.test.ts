@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Feed } from '../../proxy/feed.ts'
 import { openStore, type Store } from '../../proxy/store/index.ts'
-import { FeedSession, command, reply } from './publish.ts'
+import { FeedSession, command, defer, reply } from './publish.ts'
 
 async function tempDir(t: { after(fn: () => unknown): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'mailtap-store-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
+  defer(t, () => rm(dir, { recursive: true, force: true }))
   return dir
 }
 
@@ -19,7 +19,7 @@ async function withStore(t: { after(fn: () => unknown): void }, opts: Partial<Pa
   const dir = opts.dir ?? (await tempDir(t))
   const feed = opts.feed ?? new Feed()
   const store = await openStore({ ...opts, dir, feed })
-  t.after(() => store.close())
+  defer(t, () => store.close())
   return { dir, feed, store }
 }
 
@@ -139,7 +139,7 @@ test('a reopened store lists the same sessions and reads their events', async (t
   await first.close()
 
   const second = await openStore({ dir, feed: new Feed() })
-  t.after(() => second.close())
+  defer(t, () => second.close())
   assert.equal(second.get(s.id)?.user, 'alice')
   assert.equal(second.get(s.id)?.totals.events, 6)
   assert.equal((await second.events(s.id)).length, 6)
@@ -220,7 +220,7 @@ test('settings persist in index.json across a reopen', async (t) => {
   first.updateSettings({ language: 'es' })
   await first.close()
   const second = await openStore({ dir, feed: new Feed() })
-  t.after(() => second.close())
+  defer(t, () => second.close())
   assert.equal(second.settings().language, 'es')
 })
 
