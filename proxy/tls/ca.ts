@@ -64,6 +64,8 @@ export async function loadOrCreateCa(dataDir: string, options: CaOptions = {}): 
     material = await readCaRetrying(certPath, keyPath)
   }
   const { certPem, keyPem } = material
+  // A key copied in with looser permissions is tightened: it can sign for any host.
+  await chmod(keyPath, 0o600).catch(() => {})
   const cert = new x509.X509Certificate(certPem)
   const signingKey = await importSigningKey(keyPem)
   await assertKeyMatches(cert, keyPem, keyPath)

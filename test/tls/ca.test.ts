@@ -144,3 +144,13 @@ test('names are cleaned before they reach a certificate', () => {
   assert.equal(isHostName('*.example.com'), true)
   assert.equal(isHostName('-bad.example.com'), false)
 })
+
+test('a CA key file left readable by others is tightened back to 0600 on load', async (t) => {
+  const { dir, cleanup } = await tempDir()
+  t.after(cleanup)
+  const ca = await loadOrCreateCa(dir)
+  const { chmod } = await import('node:fs/promises')
+  await chmod(ca.keyPath, 0o644)
+  await loadOrCreateCa(dir)
+  assert.equal((await stat(ca.keyPath)).mode & 0o777, 0o600)
+})
