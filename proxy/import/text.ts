@@ -327,6 +327,8 @@ function fixLiterals(entries: Entry[]): void {
 
 function toChunks(entries: Entry[], startAt: number): { chunks: ImportChunk[]; trailing: Note[] } {
   const chunks: ImportChunk[] = []
+  // Bytes are gathered per chunk and joined once: a long body must not be copied per line.
+  const parts: Buffer[][] = []
   let carry: Note[] = []
   let carryTls: TlsLeg[] = []
   let at = startAt
@@ -345,7 +347,7 @@ function toChunks(entries: Entry[], startAt: number): { chunks: ImportChunk[]; t
     // Consecutive lines of one side travel as one chunk, as they would over TCP; a line
     // with notes gets its own, so each note lands next to its line.
     if (last && last.side === e.side && !last.notesAfter && notesBefore.length === 0 && tlsBefore.length === 0 && e.notesAfter.length === 0) {
-      last.bytes = Buffer.concat([last.bytes, bytes])
+      parts[parts.length - 1]!.push(bytes)
       continue
     }
     const chunk: ImportChunk = { side: e.side, bytes, at }
@@ -353,7 +355,11 @@ function toChunks(entries: Entry[], startAt: number): { chunks: ImportChunk[]; t
     if (e.notesAfter.length) chunk.notesAfter = [...e.notesAfter]
     if (tlsBefore.length) chunk.tlsBefore = tlsBefore
     chunks.push(chunk)
+    parts.push([bytes])
     at += 1
   }
+  chunks.forEach((c, i) => {
+    if (parts[i]!.length > 1) c.bytes = Buffer.concat(parts[i]!)
+  })
   return { chunks, trailing: carry }
 }
