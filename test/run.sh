@@ -60,10 +60,11 @@ fi
 # The TAP reporter, to stdout, so the summary (# tests, # pass, # fail) is always there.
 args=(--import tsx --test --test-concurrency=2 --test-reporter=tap --test-reporter-destination=stdout)
 # A test that never settles fails after the timeout, and a file whose tests are done but left a
-# socket or timer open still ends: either would otherwise hold the whole run forever.
+# socket or timer open still ends: either would otherwise hold the whole run forever. The timeout
+# also bounds each whole file, hence minutes: it is a guard against hangs, not a speed limit.
 # (Node >= 20.14; older ones lack the flags and run without the guard.)
 if node --test-force-exit --test-timeout=1 -e 0 >/dev/null 2>&1; then
-  args+=(--test-timeout="${MAILTAP_TEST_TIMEOUT_MS:-60000}" --test-force-exit)
+  args+=(--test-timeout="${MAILTAP_TEST_TIMEOUT_MS:-300000}" --test-force-exit)
 fi
 node "${args[@]}" "${files[@]}"
 code=$?

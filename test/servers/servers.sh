@@ -52,7 +52,7 @@ die() { printf 'servers.sh: %s\n' "$*" >&2; exit 1; }
 cmd_install() {
   local wanted=(dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix swaks
     libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl curl openssl socat
-    chromium tshark python3 ca-certificates)
+    chromium tshark python3 ca-certificates netcat-openbsd)
   local missing=() p
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
