@@ -17,12 +17,11 @@ if bash "$servers" status >/dev/null 2>&1; then
   echo "real servers: already running (from $MAILTAP_SERVERS_DIR)"
 else
   log=$(mktemp)
-  if ! command -v dovecot >/dev/null || ! command -v postfix >/dev/null; then
-    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-      bash "$servers" install >"$log" 2>&1 || reason="install failed: $(tail -n 1 "$log")"
-    else
-      reason="dovecot/postfix not installed (as root: bash $servers install)"
-    fi
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    # Quick when everything is there already: it only installs what is missing.
+    bash "$servers" install >"$log" 2>&1 || reason="install failed: $(tail -n 1 "$log")"
+  elif ! command -v dovecot >/dev/null || ! command -v postfix >/dev/null; then
+    reason="dovecot/postfix not installed (as root: bash $servers install)"
   fi
   if [ -z "$reason" ]; then
     if bash "$servers" start >"$log" 2>&1; then
