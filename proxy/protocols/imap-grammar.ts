@@ -118,16 +118,17 @@ export function parseCommand(parts: LinePart[]): ParsedCommand {
   return cmd
 }
 
+function setParam(p: Params, k: string, val: string | number | boolean | string[] | undefined): void {
+  if (val !== undefined) p[k] = val
+}
+
 function describeCommand(cmd: ParsedCommand, base: string): void {
   const v = cmd.values
   const p = cmd.params
-  const setIf = (k: string, val: string | number | boolean | string[] | undefined): void => {
-    if (val !== undefined) p[k] = val
-  }
   switch (base) {
     case 'LOGIN': {
       const user = asString(v[0])
-      setIf('user', user)
+      setParam(p, 'user', user)
       const pass = v[1]
       const value = isLiteral(pass) ? pass.value : asString(pass)
       if (value !== undefined) cmd.secrets.push({ kind: 'password', value })
@@ -143,7 +144,7 @@ function describeCommand(cmd: ParsedCommand, base: string): void {
     }
     case 'SELECT':
     case 'EXAMINE':
-      setIf('mailbox', mailbox(v[0]))
+      setParam(p, 'mailbox', mailbox(v[0]))
       if (asList(v[1])?.some((x) => asString(x)?.toUpperCase() === 'CONDSTORE')) p.condstore = true
       if (asList(v[1])?.some((x) => asString(x)?.toUpperCase() === 'QRESYNC')) p.qresync = true
       break
@@ -154,11 +155,11 @@ function describeCommand(cmd: ParsedCommand, base: string): void {
     case 'GETQUOTAROOT':
     case 'MYRIGHTS':
     case 'GETACL':
-      setIf('mailbox', mailbox(v[0]))
+      setParam(p, 'mailbox', mailbox(v[0]))
       break
     case 'RENAME':
-      setIf('mailbox', mailbox(v[0]))
-      setIf('newName', mailbox(v[1]))
+      setParam(p, 'mailbox', mailbox(v[0]))
+      setParam(p, 'newName', mailbox(v[1]))
       break
     case 'LIST':
     case 'LSUB':
@@ -166,20 +167,20 @@ function describeCommand(cmd: ParsedCommand, base: string): void {
       // LIST [(selection)] reference pattern [RETURN (...)] (RFC 5258)
       let i = 0
       if (Array.isArray(v[0])) p.selection = strings(v[i++])
-      setIf('reference', mailbox(v[i]))
+      setParam(p, 'reference', mailbox(v[i]))
       const pattern = v[i + 1]
       if (Array.isArray(pattern)) p.patterns = strings(pattern)
-      else setIf('pattern', mailbox(pattern))
+      else setParam(p, 'pattern', mailbox(pattern))
       const ret = v.findIndex((x) => typeof x === 'string' && x.toUpperCase() === 'RETURN')
       if (ret >= 0) p.return = strings(v[ret + 1])
       break
     }
     case 'STATUS':
-      setIf('mailbox', mailbox(v[0]))
+      setParam(p, 'mailbox', mailbox(v[0]))
       p.items = strings(v[1]).map((s) => s.toUpperCase())
       break
     case 'APPEND': {
-      setIf('mailbox', mailbox(v[0]))
+      setParam(p, 'mailbox', mailbox(v[0]))
       // Then per message: [flags] [date-time] literal (MULTIAPPEND repeats the group).
       let messages = 0
       let size = 0
@@ -200,7 +201,7 @@ function describeCommand(cmd: ParsedCommand, base: string): void {
       break
     }
     case 'FETCH': {
-      setIf('set', asString(v[0]))
+      setParam(p, 'set', asString(v[0]))
       const items = v[1]
       const list = Array.isArray(items) ? strings(items) : asString(items) !== undefined ? [asString(items)!] : []
       p.items = list
@@ -217,7 +218,7 @@ function describeCommand(cmd: ParsedCommand, base: string): void {
       break
     }
     case 'STORE': {
-      setIf('set', asString(v[0]))
+      setParam(p, 'set', asString(v[0]))
       let i = 1
       if (Array.isArray(v[1])) {
         // (UNCHANGEDSINCE n) before the action (RFC 7162 §3.1.3)
@@ -242,26 +243,26 @@ function describeCommand(cmd: ParsedCommand, base: string): void {
     }
     case 'COPY':
     case 'MOVE':
-      setIf('set', asString(v[0]))
-      setIf('mailbox', mailbox(v[1]))
+      setParam(p, 'set', asString(v[0]))
+      setParam(p, 'mailbox', mailbox(v[1]))
       break
     case 'EXPUNGE':
-      setIf('set', asString(v[0]))
+      setParam(p, 'set', asString(v[0]))
       break
     case 'SEARCH':
     case 'SORT':
     case 'THREAD': {
       let i = 0
       if (base === 'SORT') p.sort = strings(v[i++])
-      if (base === 'THREAD') setIf('algorithm', asString(v[i++]))
+      if (base === 'THREAD') setParam(p, 'algorithm', asString(v[i++]))
       if (base === 'SEARCH' && asString(v[i])?.toUpperCase() === 'RETURN') {
         p.return = strings(v[i + 1])
         i += 2
       }
       if (base === 'SEARCH' && asString(v[i])?.toUpperCase() === 'CHARSET') {
-        setIf('charset', asString(v[i + 1]))
+        setParam(p, 'charset', asString(v[i + 1]))
         i += 2
-      } else if (base !== 'SEARCH') setIf('charset', asString(v[i++]))
+      } else if (base !== 'SEARCH') setParam(p, 'charset', asString(v[i++]))
       p.criteria = v.slice(i).map((x) => (typeof x === 'string' ? x : formatValue(x)))
       break
     }
@@ -279,21 +280,21 @@ function describeCommand(cmd: ParsedCommand, base: string): void {
       break
     }
     case 'GETQUOTA':
-      setIf('root', asString(v[0]))
+      setParam(p, 'root', asString(v[0]))
       break
     case 'SETQUOTA': {
-      setIf('root', asString(v[0]))
+      setParam(p, 'root', asString(v[0]))
       p.limits = strings(v[1])
       break
     }
     case 'COMPRESS':
-      setIf('mechanism', asString(v[0])?.toUpperCase())
+      setParam(p, 'mechanism', asString(v[0])?.toUpperCase())
       break
     case 'SETACL':
     case 'DELETEACL':
     case 'LISTRIGHTS':
-      setIf('mailbox', mailbox(v[0]))
-      setIf('identifier', asString(v[1]))
+      setParam(p, 'mailbox', mailbox(v[0]))
+      setParam(p, 'identifier', asString(v[1]))
       break
     default:
       break
@@ -424,11 +425,7 @@ export function parseResponse(parts: LinePart[]): ParsedResponse {
     first = r.atom()
   }
   const name = first.toUpperCase()
-  const text = (() => {
-    const rr = new Reader(parts)
-    rr.pos = textStart
-    return rr.rest()
-  })()
+  const text = r.render(textStart, r.s.length)
   const out: Extract<ParsedResponse, { type: 'untagged' }> = { type: 'untagged', name, text, parsed: {} }
   if (number !== undefined) out.number = number
   if (STATUS_WORDS.has(name)) {

@@ -30,6 +30,13 @@ export function isLiteral(v: unknown): v is Literal {
 
 /** Stands for a literal inside the flattened line; never left in parsed output. */
 const LIT = '\uE000'
+const LIT_CODE = 0xe000
+const SP = 0x20
+const OPEN_BRACKET = 0x5b
+const CLOSE_BRACKET = 0x5d
+/** Characters that end an atom (RFC 9051 §9 atom-specials that matter here). */
+const ATOM_STOP = new Uint8Array(128)
+for (const c of ' ()"{\r\n') ATOM_STOP[c.charCodeAt(0)] = 1
 
 /**
  * A logical line flattened to one string (literals replaced by a marker) with a cursor.
@@ -72,30 +79,27 @@ export class Reader {
 
   /** The text of [from, to) with literals rendered, and optionally [maskFrom, maskTo) as '•••'. */
   render(from: number, to: number, mask?: { from: number; to: number }): string {
-    let out = ''
+    const s = this.s
+    if (mask) return this.render(from, mask.from) + '•••' + this.render(mask.to, to)
+    let next = s.indexOf(LIT, from)
+    if (next < 0 || next >= to) return s.slice(from, to)
+    // Literals before `from` say which literal comes next.
     let lit = 0
-    for (let i = 0; i < from; i++) if (this.s[i] === LIT) lit++
+    for (let i = s.indexOf(LIT); i >= 0 && i < from; i = s.indexOf(LIT, i + 1)) lit++
+    let out = ''
     let run = from
-    for (let i = from; i < to; i++) {
-      if (mask && i === mask.from) {
-        out += this.s.slice(run, i) + '•••'
-        for (let j = i; j < mask.to; j++) if (this.s[j] === LIT) lit++
-        i = mask.to - 1
-        run = mask.to
-        continue
-      }
-      if (this.s[i] === LIT) {
-        out += this.s.slice(run, i)
-        const l = this.literals[lit++]
-        if (l) out += literalHeader(l) + renderLiteral(l)
-        run = i + 1
-      }
+    while (next >= 0 && next < to) {
+      const l = this.literals[lit++]
+      out += s.slice(run, next) + (l ? literalHeader(l) + renderLiteral(l) : '')
+      run = next + 1
+      next = s.indexOf(LIT, run)
     }
-    return out + this.s.slice(run, to)
+    return out + s.slice(run, to)
   }
 
   skipSpaces(): void {
-    while (this.s[this.pos] === ' ') this.pos++
+    const s = this.s
+    while (s.charCodeAt(this.pos) === SP) this.pos++
   }
 
   /** Consumes `text` (case-insensitive) if it comes next. */
@@ -109,34 +113,40 @@ export class Reader {
 
   /** A run of non-space characters (tags, verbs, sequence sets). */
   word(): string {
+    const s = this.s
     const start = this.pos
-    while (this.pos < this.s.length && this.s[this.pos] !== ' ' && this.s[this.pos] !== LIT) this.pos++
-    return this.s.slice(start, this.pos)
+    let i = start
+    for (let c = s.charCodeAt(i); i < s.length && c !== SP && c !== LIT_CODE; c = s.charCodeAt(++i));
+    this.pos = i
+    return s.slice(start, i)
   }
 
   /**
    * An atom. Brackets nest (`BODY[HEADER.FIELDS (FROM)]<0.100>` is one atom); inside a
-   * response code `]` ends it.
+   * response code `]` ends it. charCodeAt and a table: this runs for every token.
    */
   atom(inCode = false): string {
     const s = this.s
+    const n = s.length
     const start = this.pos
-    while (this.pos < s.length) {
-      const c = s[this.pos]
-      if (c === ' ' || c === '(' || c === ')' || c === '"' || c === LIT || c === '{' || c === '\r' || c === '\n') break
-      if (c === ']' && inCode) break
-      if (c === '[' && !inCode) {
-        const close = s.indexOf(']', this.pos)
+    let i = start
+    while (i < n) {
+      const c = s.charCodeAt(i)
+      if ((c < 128 && ATOM_STOP[c] === 1) || c === LIT_CODE) break
+      if (c === CLOSE_BRACKET && inCode) break
+      if (c === OPEN_BRACKET && !inCode) {
+        const close = s.indexOf(']', i)
         if (close < 0) {
-          this.pos = s.length
+          i = n
           break
         }
-        this.pos = close + 1
+        i = close + 1
         continue
       }
-      this.pos++
+      i++
     }
-    return s.slice(start, this.pos)
+    this.pos = i
+    return s.slice(start, i)
   }
 
   /** A quoted string (RFC 9051 §4.3: backslash escapes `"` and `\`). */

@@ -78,6 +78,7 @@ export function createImapDecoder(options: DecoderOptions = {}): Decoder {
 class ImapDecoder implements Decoder {
   private readonly maxLineBytes: number
   private state: ImapState = 'not-authenticated'
+  private expected: ImapState = 'not-authenticated'
   private readonly sides: Record<Side, SideState>
   private readonly pending = new Map<string, Pending>()
   private nextRef = 1
@@ -363,7 +364,8 @@ class ImapDecoder implements Decoder {
       notes.push(N.unknownCommand(cmd.verb))
     }
     this.checkSequence(cmd.verb, base, notes)
-    const pipelined = [...this.pending.values()].some((p) => p.verb !== 'IDLE')
+    let pipelined = false
+    for (const p of this.pending.values()) if (p.verb !== 'IDLE') pipelined = true
     const secrets: Secret[] = [...cmd.secrets]
     const item: CommandItem = {
       kind: 'command',
@@ -417,6 +419,11 @@ class ImapDecoder implements Decoder {
         break
       default:
     }
+    if (cmd.tag && this.pending.size >= MAX_PENDING) {
+      // A client that never reads its answers: forget the oldest, pairing is lost for it.
+      this.pending.delete(this.pending.keys().next().value as string)
+    }
+    this.expected = nextState(this.expected, cmd.verb, 'OK')
     if (cmd.tag) this.pending.set(cmd.tag, { tag: cmd.tag, verb: cmd.verb, ref, at: sentAt ?? this.at, mechanism: cmd.params.mechanism as string | undefined })
     this.emit('client', item, { raw, notes, secrets, ref })
     this.out.push(...extra)
@@ -424,9 +431,16 @@ class ImapDecoder implements Decoder {
 
   /** The state the client can count on once every pending command succeeds. */
   private expectedState(): ImapState {
+    // Kept incrementally: recomputing over every pending command would make a long
+    // unanswered pipeline quadratic.
+    return this.expected
+  }
+
+  /** Re-derives `expected` after a completion (pending commands that change state are few). */
+  private recomputeExpected(): void {
     let st = this.state
-    for (const p of this.pending.values()) st = nextState(st, p.verb, 'OK')
-    return st
+    for (const p of this.pending.values()) if (STATE_CHANGERS.has(p.verb)) st = nextState(st, p.verb, 'OK')
+    this.expected = st
   }
 
   private checkSequence(verb: string, base: string, notes: Note[]): void {
@@ -466,9 +480,9 @@ class ImapDecoder implements Decoder {
   }
 
   private greeting(resp: Extract<ParsedResponse, { type: 'untagged' }>, raw: RawRef, notes: Note[]): void {
-    if (resp.name === 'PREAUTH') this.state = 'authenticated'
+    if (resp.name === 'PREAUTH') this.state = this.expected = 'authenticated'
     if (resp.name === 'BYE') {
-      this.state = 'logout'
+      this.state = this.expected = 'logout'
       notes.push(N.bye(resp.statusText ?? ''))
     }
     if (resp.code) this.applyCode(resp.code, resp.statusText ?? '', notes)
@@ -524,6 +538,7 @@ class ImapDecoder implements Decoder {
     const codeName = resp.code?.name
     const before = this.state
     if (p) this.state = nextState(this.state, p.verb, status, before)
+    if (p && (STATE_CHANGERS.has(p.verb) || this.pending.size === 0)) this.recomputeExpected()
     const item: ReplyItem = {
       kind: 'reply',
       protocol: 'imap',
@@ -577,7 +592,7 @@ class ImapDecoder implements Decoder {
     if (resp.name === 'BYE') {
       const loggingOut = [...this.pending.values()].some((p) => p.verb === 'LOGOUT')
       if (!loggingOut) notes.push(N.bye(resp.statusText ?? ''))
-      this.state = 'logout'
+      this.state = this.expected = 'logout'
     }
     if ((resp.name === 'NO' || resp.name === 'BAD') && !resp.code) notes.push(N.untaggedStatus(resp.name, resp.statusText ?? ''))
     if (resp.code) this.applyCode(resp.code, resp.statusText ?? '', notes)
@@ -669,6 +684,11 @@ class ImapDecoder implements Decoder {
     if (rest && rest.bytes.length) this.input(s, rest.bytes)
   }
 }
+
+/** Unanswered commands remembered for pairing; a client past this never reads replies. */
+const MAX_PENDING = 10_000
+/** Commands whose success changes the state (RFC 9051 §3). */
+const STATE_CHANGERS = new Set(['LOGIN', 'AUTHENTICATE', 'SELECT', 'EXAMINE', 'CLOSE', 'UNSELECT', 'LOGOUT'])
 
 /** Commands that are valid in several states and need no sequence check. */
 const KNOWN_OTHER = new Set(['SETQUOTA', 'SORT', 'THREAD', 'ESEARCH', 'XLIST', 'GETMETADATA', 'SETMETADATA', 'UNAUTHENTICATE', 'REPLACE', 'URLFETCH'])
