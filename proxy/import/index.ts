@@ -21,7 +21,7 @@ export const MAX_IMPORT_BYTES = 200 * 1024 * 1024
 
 /** Parses an upload: json when it looks like json, else a text transcript. */
 export function parseImport(body: Buffer | string, opts: { protocol?: Protocol } = {}): ParsedImport {
-  const text = typeof body === 'string' ? body : body.toString('utf8')
+  const { text, latin1 } = typeof body === 'string' ? { text: body, latin1: false } : decodeText(body)
   const trimmed = text.trimStart()
   if (trimmed.startsWith('{')) {
     let obj: unknown
@@ -33,7 +33,24 @@ export function parseImport(body: Buffer | string, opts: { protocol?: Protocol }
     if (!isJsonExport(obj)) throw new ImportError('the json is not a mailtap export (no "format": "mailtap")')
     return importJson(obj, opts)
   }
-  return importText(text, opts)
+  const parsed = importText(text, { ...opts, encoding: latin1 ? 'latin1' : 'utf8' })
+  if (latin1) {
+    parsed.notes.push({
+      level: 'warn',
+      code: 'IMPORT_NOT_UTF8',
+      text: 'The transcript is not UTF-8: it was read as Latin-1, and its bytes were kept as they are.',
+    })
+  }
+  return parsed
+}
+
+/** UTF-8 when it is valid UTF-8; else Latin-1, which maps every byte to one character. */
+function decodeText(body: Buffer): { text: string; latin1: boolean } {
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(body), latin1: false }
+  } catch {
+    return { text: body.toString('latin1'), latin1: true }
+  }
 }
 
 export async function importFile(path: string, opts: { feed: Feed; protocol?: Protocol }): Promise<Session> {

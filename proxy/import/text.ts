@@ -9,6 +9,8 @@ export interface ImportTextOptions {
   protocol?: Protocol
   /** Time of the first chunk; each later chunk is 1 ms after the previous one. */
   startAt?: number
+  /** How the text becomes bytes again: 'latin1' when the file was Latin-1. Default utf8. */
+  encoding?: 'utf8' | 'latin1'
 }
 
 /** One transcript line after the side was decided. */
@@ -62,7 +64,7 @@ export function importText(text: string, opts: ImportTextOptions = {}): ParsedIm
   }
 
   const startAt = opts.startAt ?? Date.now()
-  const { chunks, trailing } = toChunks(entries, startAt)
+  const { chunks, trailing } = toChunks(entries, startAt, opts.encoding ?? 'utf8')
   return {
     protocol,
     chunks,
@@ -325,7 +327,7 @@ function fixLiterals(entries: Entry[]): void {
   }
 }
 
-function toChunks(entries: Entry[], startAt: number): { chunks: ImportChunk[]; trailing: Note[] } {
+function toChunks(entries: Entry[], startAt: number, encoding: 'utf8' | 'latin1'): { chunks: ImportChunk[]; trailing: Note[] } {
   const chunks: ImportChunk[] = []
   // Bytes are gathered per chunk and joined once: a long body must not be copied per line.
   const parts: Buffer[][] = []
@@ -342,7 +344,7 @@ function toChunks(entries: Entry[], startAt: number): { chunks: ImportChunk[]; t
     const tlsBefore = [...carryTls, ...e.tlsBefore]
     carry = []
     carryTls = []
-    const bytes = Buffer.from(e.text + e.eol, 'utf8')
+    const bytes = Buffer.from(e.text + e.eol, encoding)
     const last = chunks[chunks.length - 1]
     // Consecutive lines of one side travel as one chunk, as they would over TCP; a line
     // with notes gets its own, so each note lands next to its line.

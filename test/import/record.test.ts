@@ -197,6 +197,12 @@ describe('malformed imports', () => {
     })
   }
 
+  test('a transcript that is not UTF-8 is read as Latin-1 and keeps its bytes, with a note', () => {
+    const parsed = parseImport(Buffer.from('C: USER jos\xe9\nS: +OK\n', 'latin1'))
+    assert.deepEqual(parsed.chunks[0]!.bytes, Buffer.from('USER jos\xe9\r\n', 'latin1'))
+    assert.ok(parsed.notes.some((n) => n.code === 'IMPORT_NOT_UTF8'), 'a note says so')
+  })
+
   test('broken json is refused as json, not read as a transcript', () => {
     assert.throws(() => parseImport('{"format": "mailtap",'), /not valid json/)
   })
