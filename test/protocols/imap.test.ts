@@ -135,6 +135,17 @@ describe('the IMAP decoder', () => {
 })
 
 describe('the IMAP decoder at the edges', () => {
+  it('notes a {n+} literal over 4096 bytes when the server only offers LITERAL-', () => {
+    const dec = createImapDecoder({})
+    const out: Decoded[] = []
+    out.push(...dec.feed('server', Buffer.from('* PREAUTH [CAPABILITY IMAP4rev1 LITERAL-] ready\r\n'), 1))
+    out.push(...dec.feed('client', Buffer.concat([Buffer.from('q7 CREATE {5000+}\r\n'), Buffer.alloc(5000, 0x78), Buffer.from('\r\n')]), 2))
+    out.push(...dec.feed('server', Buffer.from('q7 BAD Literal too big\r\n'), 3))
+    assert.ok(codes(out).includes('IMAP_LITERAL_MINUS_LIMIT'))
+    const reply = items(out, 'reply')[0]
+    assert.ok(reply?.item?.kind === 'reply' && reply.item.tag === 'q7' && reply.replyToRef !== undefined)
+  })
+
   it('notes a deflate stream that cannot be inflated and counts the rest as opaque', () => {
     const dec = createImapDecoder({})
     const out: Decoded[] = []
