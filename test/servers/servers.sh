@@ -242,6 +242,8 @@ alias_database =
 smtp_dns_support_level = disabled
 smtpd_peername_lookup = no
 biff = no
+# Room for the 20 MB DATA test (the default limit is 10 MB); Dovecot's LMTP takes it too.
+message_size_limit = 52428800
 
 maillog_file = $postfix_dir/postfix.log
 maillog_file_prefixes = $postfix_dir
