@@ -486,7 +486,7 @@ class ImapDecoder implements Decoder {
       notes.push(N.bye(resp.statusText ?? ''))
     }
     if (resp.code) this.applyCode(resp.code, resp.statusText ?? '', notes)
-    const item = this.untaggedItem(resp, notes)
+    const item = this.untaggedItem(resp)
     item.parsed = { greeting: true, ...item.parsed }
     item.explain = [`imap.greeting.${resp.name}`, ...(item.explain ?? []).filter((k) => k !== `imap.resp.${resp.name}`)]
     this.emit('server', item, { raw, notes })
@@ -537,7 +537,7 @@ class ImapDecoder implements Decoder {
     const status = resp.status
     const codeName = resp.code?.name
     const before = this.state
-    if (p) this.state = nextState(this.state, p.verb, status, before)
+    if (p) this.state = nextState(this.state, p.verb, status)
     if (p && (STATE_CHANGERS.has(p.verb) || this.pending.size === 0)) this.recomputeExpected()
     const item: ReplyItem = {
       kind: 'reply',
@@ -596,11 +596,11 @@ class ImapDecoder implements Decoder {
     }
     if ((resp.name === 'NO' || resp.name === 'BAD') && !resp.code) notes.push(N.untaggedStatus(resp.name, resp.statusText ?? ''))
     if (resp.code) this.applyCode(resp.code, resp.statusText ?? '', notes)
-    const item = this.untaggedItem(resp, notes)
+    const item = this.untaggedItem(resp)
     this.emit('server', item, { raw, notes })
   }
 
-  private untaggedItem(resp: Extract<ParsedResponse, { type: 'untagged' }>, _notes: Note[]): UntaggedItem {
+  private untaggedItem(resp: Extract<ParsedResponse, { type: 'untagged' }>): UntaggedItem {
     const item: UntaggedItem = { kind: 'untagged', protocol: 'imap', name: resp.name, text: resp.text, parsed: resp.parsed }
     if (resp.number !== undefined) item.number = resp.number
     const explain = [`imap.resp.${resp.name}`]
@@ -705,7 +705,7 @@ function addFlagKeys(explain: string[], flags: string[] | undefined): void {
 }
 
 /** RFC 9051 §3 state transitions on a completion. */
-function nextState(st: ImapState, verb: string, status: string, _before?: ImapState): ImapState {
+function nextState(st: ImapState, verb: string, status: string): ImapState {
   const base = verb.startsWith('UID ') ? verb.slice(4) : verb
   if (st === 'logout') return st
   if (status === 'OK') {

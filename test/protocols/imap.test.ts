@@ -20,7 +20,7 @@ const run = (name: string) => replay(createImapDecoder, loadTranscript(join(dir,
 describe('IMAP transcript fixtures', () => {
   for (const file of fixtures) {
     it(`${file} decodes the same whole, byte by byte and split anywhere, and matches its golden`, () => {
-      const result = replayAllSplits(createImapDecoder, loadTranscript(join(dir, file)), { maxSplits: 400 })
+      const result = replayAllSplits(createImapDecoder, loadTranscript(join(dir, file)), { maxSplits: 250 })
       expectGolden(join(dir, file.replace(/\.txt$/, '.events.json')), result)
     })
   }
