@@ -41,6 +41,8 @@ const RESPONSE_LINE_LIMIT = 512
 const AUTH_LINE_LIMIT = 12288
 const MAX_LISTING_LINES = 1000
 const MAX_HELD_BYTES = 64 * 1024
+/** Commands awaiting a reply that we remember; a server that never answers can't grow it further. */
+const MAX_PENDING = 50_000
 
 /** RFC 1939 states; printable in logs and on every command and reply. */
 export type Pop3State = 'authorization' | 'transaction' | 'update'
@@ -306,6 +308,7 @@ export class Pop3Decoder implements Decoder {
         break
     }
     // The cleartext note belongs on the event that carries the credentials' intent.
+    if (this.pending.length >= MAX_PENDING) this.dropOldestPending(notes)
     this.pending.push({ ref, at, cmd })
     out.push(decoded('client', at, item, { raw, notes, secrets, ref }))
     out.push(...extra)
@@ -564,6 +567,16 @@ export class Pop3Decoder implements Decoder {
   }
 
   // ---------------------------------------------------------------------------
+
+  private droppedPending = false
+
+  /** Forgets the oldest command awaiting a reply (noted once): pairing may drift after this. */
+  private dropOldestPending(notes: Note[]): void {
+    this.pending.shift()
+    if (this.droppedPending) return
+    this.droppedPending = true
+    notes.push(mkNote('warn', 'POP3_TOO_MANY_PENDING', `Over ${MAX_PENDING} commands are waiting for a reply; the oldest are no longer paired`, 'The server reads commands but does not answer them.'))
+  }
 
   private toOpaque(side: Side, offset: number, length: number, reason: string, bytes?: Buffer): void {
     const tail = this.opaque[side]

@@ -33,6 +33,8 @@ const AUTH_LINE_LIMIT = 12288
 const MAX_REPLY_LINES = 1000
 /** Bytes a client may send while we wait for a reply that decides how to read them. */
 const MAX_HELD_BYTES = 64 * 1024
+/** Commands awaiting a reply that we remember; a server that never answers can't grow it further. */
+const MAX_PENDING = 50_000
 
 /**
  * Where the session is, as one printable field (shown on every command and reply):
@@ -362,6 +364,7 @@ export class SmtpDecoder implements Decoder {
       case 'QUIT':
         break
     }
+    if (this.pending.length >= MAX_PENDING) this.dropOldestPending(notes)
     this.pending.push({ ref, at, verb: cmd.verb })
     out.push(decoded('client', at, item, { raw, notes, secrets, ref }))
     out.push(...extra)
@@ -737,6 +740,16 @@ export class SmtpDecoder implements Decoder {
    * Counts bytes as opaque. After a STARTTLS go-ahead, bytes that start with a TLS
    * record are the handshake; anything else in plaintext is an injection.
    */
+  private droppedPending = false
+
+  /** Forgets the oldest command awaiting a reply (noted once): pairing may drift after this. */
+  private dropOldestPending(notes: Note[]): void {
+    this.pending.shift()
+    if (this.droppedPending) return
+    this.droppedPending = true
+    notes.push(mkNote('warn', 'SMTP_TOO_MANY_PENDING', `Over ${MAX_PENDING} commands are waiting for a reply; the oldest are no longer paired`, 'The server reads commands but does not answer them.'))
+  }
+
   private toOpaque(side: Side, offset: number, length: number, reason: string, bytes?: Buffer): void {
     const tail = this.opaque[side]
     if (tail.length === 0) {

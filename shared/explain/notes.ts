@@ -137,6 +137,7 @@ export const NOTES_EXPLAIN: ExplainTable = {
   'note.SMTP_REPLY_TRUNCATED': { en: 'A very long reply; only its first lines are kept.', es: 'Una respuesta muy larga; solo se guardan sus primeras líneas.' },
   'note.SMTP_STARTTLS_TWICE': { en: 'STARTTLS inside a session that is already encrypted.', es: 'STARTTLS dentro de una sesión que ya va cifrada.', ref: 'RFC 3207 §4' },
   'note.SMTP_SYNTAX': { en: 'A command with wrong syntax.', es: 'Una orden con sintaxis incorrecta.', ref: 'RFC 5321 §4.1' },
+  'note.SMTP_TOO_MANY_PENDING': { en: 'Too many commands are waiting for replies; the oldest are no longer paired.', es: 'Demasiadas órdenes esperan respuesta; las más antiguas ya no se emparejan.' },
   'note.SMTP_UNSOLICITED_REPLY': { en: 'A reply that answers no command.', es: 'Una respuesta que no contesta a ninguna orden.', ref: 'RFC 5321 §4.2' },
   'note.SMTP_UNTERMINATED_LINE': { en: 'The connection closed after a line without its CRLF.', es: 'La conexión se cerró tras una línea sin su CRLF.', ref: 'RFC 5321 §2.3.8' },
 
@@ -170,6 +171,7 @@ export const NOTES_EXPLAIN: ExplainTable = {
   'note.POP3_MALFORMED_RESPONSE': { en: 'A server line that is neither +OK nor -ERR.', es: 'Una línea del servidor que no es ni +OK ni -ERR.', ref: 'RFC 1939 §3' },
   'note.POP3_NO_RESPONSE': { en: 'The server closed without answering some commands.', es: 'El servidor cerró sin responder a algunas órdenes.' },
   'note.POP3_PIPELINING_NOT_OFFERED': { en: 'The client did not wait for responses although the server did not announce PIPELINING.', es: 'El cliente no esperó las respuestas aunque el servidor no anunció PIPELINING.', ref: 'RFC 2449 §6.6' },
+  'note.POP3_TOO_MANY_PENDING': { en: 'Too many commands are waiting for responses; the oldest are no longer paired.', es: 'Demasiadas órdenes esperan respuesta; las más antiguas ya no se emparejan.' },
   'note.POP3_UNKNOWN_COMMAND': { en: 'A command POP3 does not define.', es: 'Una orden que POP3 no define.', ref: 'RFC 1939 §3' },
   'note.POP3_UNSOLICITED_RESPONSE': { en: 'A response that answers no command.', es: 'Una respuesta que no contesta a ninguna orden.', ref: 'RFC 1939 §3' },
   'note.POP3_UNTERMINATED_LINE': { en: 'The connection closed after a line without its CRLF.', es: 'La conexión se cerró tras una línea sin su CRLF.', ref: 'RFC 1939 §3' },
