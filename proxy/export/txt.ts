@@ -1,6 +1,7 @@
 // The bug-report transcript: `C: ` and `S: ` lines exactly as on the wire, with decoded
 // AUTH steps, findings and TLS switches as `# ` comments right after the line they
-// explain. Secrets are shown as '•••' unless asked for. It imports back (proxy/import).
+// explain. Secrets are shown as '•••' unless asked for. It imports back (proxy/import)
+// byte for byte: lines that are not clean text are written escaped as `C~ `/`S~ `.
 import type { Item, Note, Session, SessionEvent, Side } from '../../shared/schema.ts'
 import { MASK, secretRanges, type SecretRange } from './redact.ts'
 
@@ -60,7 +61,8 @@ function headerLines(s: Session, secrets: boolean): string[] {
   }
   if (s.gaps) lines.push('gaps: the recording is incomplete')
   lines.push(secrets ? 'secrets: SHOWN (this transcript contains passwords or tokens)' : `secrets: redacted as ${MASK} (export with secrets=show to keep them)`)
-  lines.push("lines: 'C: ' client to server, 'S: ' server to client, '# ' mailtap's comments")
+  lines.push("lines: 'C: ' client to server, 'S: ' server to client, '# ' mailtap's comments;")
+  lines.push("       'C~ '/'S~ ' bytes that are not plain text, escaped (\\r \\n \\t \\\\ \\xHH) with their line ending")
   return lines
 }
 
@@ -170,8 +172,13 @@ class TxtWriter {
   }
 
   private line(side: Side, start: number, end: number, eol: string): void {
-    const text = `${side === 'client' ? 'C:' : 'S:'} ${this.render(side, start, end)}`
-    const extra = eol === '' ? '# (no line ending)' : eol === '\n' ? '# (line ended with LF only)' : undefined
+    // A line that is not clean UTF-8 text goes out escaped as `C~ ` (\r \n \t \\ \xHH,
+    // line ending included), so the transcript still imports back to the same bytes.
+    const clean = isCleanText(this.raw[side].subarray(start, end))
+    const text = clean
+      ? `${side === 'client' ? 'C:' : 'S:'} ${this.render(side, start, end, decode)}`
+      : `${side === 'client' ? 'C~' : 'S~'} ${this.render(side, start, end + eol.length, escapeBytes)}`
+    const extra = !clean ? undefined : eol === '' ? '# (no line ending)' : eol === '\n' ? '# (line ended with LF only)' : undefined
     const bytes = end - start + eol.length
     if (this.run?.side !== side) {
       this.endRun()
@@ -198,8 +205,8 @@ class TxtWriter {
     for (const t of run.tail) this.out.push(t.text)
   }
 
-  /** The line's bytes as text: secrets as '•••', control bytes escaped. */
-  private render(side: Side, start: number, end: number): string {
+  /** The line's bytes as text, secrets as '•••'. */
+  private render(side: Side, start: number, end: number, decode: (bytes: Buffer) => string): string {
     const buf = this.raw[side]
     let text = ''
     let at = start
@@ -218,6 +225,49 @@ class TxtWriter {
 }
 
 function decode(bytes: Buffer): string {
-  // eslint-disable-next-line no-control-regex
-  return bytes.toString('utf8').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+  return bytes.toString('utf8')
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** Valid UTF-8 without control characters (a tab is fine). */
+export function isCleanText(bytes: Buffer): boolean {
+  for (const b of bytes) if ((b < 0x20 && b !== 0x09) || b === 0x7f) return false
+  try {
+    strictUtf8.decode(bytes)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The `C~` escaping of test/helpers/transcript.ts: \r \n \t \\ and \xHH for anything else odd. */
+export function escapeBytes(bytes: Buffer): string {
+  let out = ''
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i]!
+    if (b < 0x80) {
+      if (b === 0x5c) out += '\\\\'
+      else if (b === 0x0d) out += '\\r'
+      else if (b === 0x0a) out += '\\n'
+      else if (b === 0x09) out += '\\t'
+      else if (b < 0x20 || b === 0x7f) out += `\\x${b.toString(16).padStart(2, '0')}`
+      else out += String.fromCharCode(b)
+      i++
+      continue
+    }
+    const len = b >= 0xf0 && b <= 0xf4 ? 4 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xc2 && b <= 0xdf ? 2 : 0
+    if (len > 0 && i + len <= bytes.length) {
+      try {
+        out += strictUtf8.decode(bytes.subarray(i, i + len))
+        i += len
+        continue
+      } catch {
+        // not a valid sequence: escape the lead byte and go on
+      }
+    }
+    out += `\\x${b.toString(16).padStart(2, '0')}`
+    i++
+  }
+  return out
 }

@@ -25,9 +25,13 @@ interface Entry {
   /** Fix-ups made to this line; they explain it, so they follow it. */
   notesAfter: Note[]
   tlsBefore: TlsLeg[]
+  /** Exact bytes (a `C~` line): `text` is only for display and guessing. */
+  bytes?: Buffer
 }
 
 const CS_LINE = /^([CS]):(?: |$)/
+/** `C~ ` / `S~ `: escaped bytes (\r \n \t \\ \xHH), no line ending added (txt export, fixtures). */
+const CS_ESCAPED = /^([CS])~(?: |$)/
 const ELLIPSIS = /^\s*(?:\.\.\.|…)/
 const FENCE = /^\s*```/
 const TLS_COMMENT = /^#\s*TLS (client|server) leg\b(.*)$/i
@@ -43,7 +47,7 @@ export function importText(text: string, opts: ImportTextOptions = {}): ParsedIm
   const body = lines.filter((l) => !FENCE.test(l))
   const content = body.filter((l) => l.trim() !== '' && !l.startsWith('#'))
   if (content.length === 0) throw new ImportError('the transcript has no client or server lines')
-  const csCount = content.filter((l) => CS_LINE.test(l)).length
+  const csCount = content.filter((l) => CS_LINE.test(l) || CS_ESCAPED.test(l)).length
   const entries = csCount > 0 && csCount >= content.length / 2 ? parseCs(body, globalNotes) : parseSeed(body, globalNotes)
   if (!entries.some((e) => !e.elided)) throw new ImportError('the transcript has no client or server lines')
 
@@ -113,6 +117,13 @@ function parseCs(lines: string[], notes: Note[]): Entry[] {
     out.push(e)
   }
   for (const line of lines) {
+    const esc = CS_ESCAPED.exec(line)
+    if (esc) {
+      side = esc[1] === 'C' ? 'client' : 'server'
+      const bytes = unescapeBytes(line.slice(esc[0].length))
+      push({ ...entry(side, bytes.toString('latin1'), ''), bytes })
+      continue
+    }
     const m = CS_LINE.exec(line)
     if (m) {
       side = m[1] === 'C' ? 'client' : 'server'
@@ -148,6 +159,36 @@ function parseCs(lines: string[], notes: Note[]): Entry[] {
 function isElision(text: string): boolean {
   const t = text.trim()
   return ELLIPSIS.test(t) && (/[a-z]/i.test(t) || /^(\.\.\.|…)$/.test(t))
+}
+
+/** Undoes the `C~` escaping: \r \n \t \\ \xHH; everything else is UTF-8 text. */
+export function unescapeBytes(s: string): Buffer {
+  const out: Buffer[] = []
+  let run = ''
+  const flush = () => {
+    if (run) out.push(Buffer.from(run, 'utf8'))
+    run = ''
+  }
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!
+    if (c !== '\\' || i + 1 >= s.length) {
+      run += c
+      continue
+    }
+    const n = s[++i]!
+    const hex = n === 'x' ? /^[0-9a-fA-F]{2}/.exec(s.slice(i + 1, i + 3)) : null
+    if (n === 'r') run += '\r'
+    else if (n === 'n') run += '\n'
+    else if (n === 't') run += '\t'
+    else if (n === '\\') run += '\\'
+    else if (hex) {
+      flush()
+      out.push(Buffer.from([parseInt(hex[0], 16)]))
+      i += 2
+    } else run += '\\' + n
+  }
+  flush()
+  return Buffer.concat(out)
 }
 
 function tlsLegFromComment(leg: Side, rest: string): TlsLeg {
@@ -243,7 +284,7 @@ export function guessProtocol(entries: { side: Side; text: string; elided?: stri
  */
 function fixPlaceholders(entries: Entry[]): void {
   for (const e of entries) {
-    if (e.side !== 'client' || e.elided) continue
+    if (e.side !== 'client' || e.elided || e.bytes) continue
     const m = /^\[([^\]]*base64[^\]]*)\]$/i.exec(e.text.trim())
     if (!m) continue
     const words = m[1]!.replace(/base64/gi, ' ').replace(/^[\s_-]+|[\s_-]+$/g, '').replace(/\s+/g, '_') || 'placeholder'
@@ -257,7 +298,7 @@ function fixPlaceholders(entries: Entry[]): void {
 /** '*1 EXISTS' and '*FLAGS (...)' lost their space after '*' (RFC 9051 7: "* " SP). */
 function fixUntagged(entries: Entry[]): void {
   for (const e of entries) {
-    if (e.side !== 'server' || e.elided) continue
+    if (e.side !== 'server' || e.elided || e.bytes) continue
     const m = /^\*(?=[^\s])/.exec(e.text)
     if (m) {
       const fixed = `* ${e.text.slice(1)}`
@@ -268,7 +309,7 @@ function fixUntagged(entries: Entry[]): void {
 }
 
 function byteLength(e: Entry): number {
-  return Buffer.byteLength(e.text + e.eol)
+  return e.bytes ? e.bytes.length : Buffer.byteLength(e.text + e.eol)
 }
 
 function isServerClosing(text: string): boolean {
@@ -282,7 +323,8 @@ function isServerClosing(text: string): boolean {
 function fixLiterals(entries: Entry[]): void {
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!
-    if (e.elided) continue
+    // Exact bytes (`C~` lines) are what was on the wire: never touched.
+    if (e.elided || e.bytes) continue
     const typo = /\}(\d+)\}\s*$/.exec(e.text)
     if (typo) {
       const fixed = e.text.slice(0, typo.index) + `{${typo[1]}}`
@@ -344,7 +386,7 @@ function toChunks(entries: Entry[], startAt: number, encoding: 'utf8' | 'latin1'
     const tlsBefore = [...carryTls, ...e.tlsBefore]
     carry = []
     carryTls = []
-    const bytes = Buffer.from(e.text + e.eol, encoding)
+    const bytes = e.bytes ?? Buffer.from(e.text + e.eol, encoding)
     const last = chunks[chunks.length - 1]
     // Consecutive lines of one side travel as one chunk, as they would over TCP; a line
     // with notes gets its own, so each note lands next to its line.

@@ -166,6 +166,18 @@ describe('json round trips', () => {
     assert.equal(ts.store.get(imported.id)!.tls.length, 2)
   })
 
+  test('a txt export of odd bytes (NUL, Latin-1, bare LF, no final CRLF) imports back to the same bytes', async () => {
+    const odd = 'S: 220 hi\nC~ EHLO caf\\xe9\\x00\\r\\n\nS~ 250 ok\\n\nC: NOOP\nS: 250 ok\nC~ QUI'
+    const original = await recordTranscript(ts.feed, 'smtp', odd)
+    await ts.store.flush()
+    const txt = ((await exportSession(ts.store, original.id, 'txt', { secrets: true })).body as Buffer).toString('utf8')
+    assert.ok(txt.includes('C~ EHLO caf\\xe9\\x00\\r\\n'), txt)
+    const imported = await recordImport(ts.feed, importText(txt))
+    await ts.store.flush()
+    assert.deepEqual(await ts.store.raw(imported.id, 'client'), await ts.store.raw(original.id, 'client'))
+    assert.deepEqual(await ts.store.raw(imported.id, 'server'), await ts.store.raw(original.id, 'server'))
+  })
+
   test('importFile reads a transcript from disk and records it under its file name', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'mailtap-import-'))
     try {
