@@ -144,6 +144,12 @@ function parseCs(lines: string[], notes: Note[]): Entry[] {
       continue
     }
     if (line.trim() === '') continue
+    // Directives of mailtap's decoder fixtures (test/helpers/transcript.ts).
+    if (line === '---' || /^@ \+?\d+(\.\d+)?$/.test(line) || /^== end (client|server)$/.test(line)) continue
+    if (line === '== upgraded') {
+      pendingTls.push({ leg: 'client', mode: 'intercept', how: 'starttls' }, { leg: 'server', mode: 'intercept', how: 'starttls' })
+      continue
+    }
     // An unprefixed line continues the previous side (a pasted body, a wrapped line).
     unprefixed++
     if (isElision(line)) push(elision(side, line))

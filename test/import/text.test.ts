@@ -115,6 +115,19 @@ describe('C:/S: transcripts', () => {
       ],
     )
   })
+
+  test("the directives of mailtap's decoder fixtures are understood, not sent", () => {
+    const r = importText('S: 220 hi\n@ +20\nC: STARTTLS\n---\nS: 220 go\n== upgraded\nC: EHLO a\n== end client\n')
+    assert.deepEqual(wire(r.chunks), ['S|220 hi\r\n', 'C|STARTTLS\r\n', 'S|220 go\r\n', 'C|EHLO a\r\n'])
+    assert.deepEqual(
+      r.chunks[3]!.tlsBefore!.map((l) => l.leg),
+      ['client', 'server'],
+    )
+    assert.deepEqual(
+      r.notes.map((n) => n.code),
+      ['IMPORT_PROTOCOL_GUESSED'],
+    )
+  })
 })
 
 describe('protocol guessing and bad input', () => {
