@@ -288,6 +288,18 @@ describe('exports', () => {
     assert.match(await res.text(), new RegExp(`AUTH PLAIN ${PLAIN_B64.replace(/[+/=]/g, '\\$&')}`))
   })
 
+  test('full=1 keeps every line of a long txt transcript', async () => {
+    const big = 'S: 220 hi\nC: DATA\nS: 354 go\n' + Array.from({ length: 3000 }, (_, i) => `C: body line ${i} with enough text to pass the limit`).join('\n') + '\nC: .\nS: 250 ok\n'
+    const s = await recordTranscript(ts.feed, 'smtp', big)
+    await ts.store.flush()
+    const short = await (await get(`/api/sessions/${s.id}/export?format=txt`)).text()
+    assert.match(short, /^# … \d+ bytes elided/m)
+    const full = await (await get(`/api/sessions/${s.id}/export?format=txt&full=1`)).text()
+    assert.ok(!/^# … /m.test(full), 'nothing elided')
+    assert.ok(full.includes('C: body line 2999 with enough text'), 'the last line is there')
+    assert.ok(full.includes('C: body line 1500 with enough text'), 'the middle is there')
+  })
+
   test('a missing or unknown format is a 400 listing the formats', async () => {
     await error(`/api/sessions/${smtp.id}/export`, 400, /'format' is required: one of txt, json, pcapng, eml/)
     await error(`/api/sessions/${smtp.id}/export?format=har`, 400, /unknown export format 'har'/)
