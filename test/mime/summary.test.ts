@@ -74,3 +74,9 @@ test('the viewer parse gives headers, text and the attachment, which can be extr
   assert.deepEqual(a?.content, pdf)
   assert.equal(await extractAttachment(buf, 1), undefined)
 })
+
+test('a real nodemailer message gives its UTF-8 subject and its attachment', async () => {
+  const summary = await summarize(messageOf('real-postfix-nodemailer.txt'), 64)
+  assert.equal(summary.subject, 'Año nuevo, ¿qué tal?')
+  assert.deepEqual(summary.attachments, [{ filename: 'notas.txt', contentType: 'text/plain', size: Buffer.byteLength('línea 1\nlínea 2\n') }])
+})
