@@ -17,6 +17,7 @@ import type {
   Side,
   UntaggedItem,
 } from '../../shared/schema.ts'
+import { imapExplain } from '../../shared/explain/imap.ts'
 import { decoded, OpaqueTail } from './common.ts'
 import { DeflateReader } from './imap-compress.ts'
 import { ImapFramer, renderLine, type LiteralMode, type LiteralStart, type LogicalLine } from './imap-framing.ts'
@@ -244,6 +245,13 @@ class ImapDecoder implements Decoder {
   }
 
   private emit(from: Decoded['from'], item: Item | undefined, extra: Parameters<typeof decoded>[3] = {}): void {
+    // Only keys the explanation table has: a capability or code nobody described yet
+    // would be a dangling key in the dashboard.
+    if (item && 'explain' in item && item.explain) {
+      const known = item.explain.filter((k) => k in imapExplain)
+      if (known.length) item.explain = known
+      else delete item.explain
+    }
     this.out.push(decoded(from, this.at, item, extra))
   }
 

@@ -184,3 +184,21 @@ describe('the IMAP decoder at the edges', () => {
     assert.ok(codes(out).includes('IMAP_TRUNCATED'))
   })
 })
+
+describe('IMAP explanations', () => {
+  it('has an English and a Spanish text for every explain key and IMAP note code the fixtures produce', async () => {
+    const { imapExplain } = await import('../../shared/explain/imap.ts')
+    for (const file of fixtures) {
+      const { decoded } = run(file)
+      for (const d of decoded) {
+        const keys = d.item && 'explain' in d.item ? (d.item.explain ?? []) : []
+        for (const k of keys) assert.ok(imapExplain[k], `${file}: no explanation for ${k}`)
+        for (const n of d.notes ?? []) {
+          if (!/^(IMAP_|TLS_|STARTTLS_|AUTH_CLEARTEXT)/.test(n.code)) continue
+          const e = imapExplain[`note.${n.code}`]
+          assert.ok(e && e.en && e.es && e.es !== e.en, `${file}: no en/es explanation for note ${n.code}`)
+        }
+      }
+    }
+  })
+})
