@@ -27,6 +27,8 @@ import { parseSmtpCommand, type ParsedSmtpCommand } from './smtp-command.ts'
 /** RFC 5321 4.5.3.1.4 / 4.5.3.1.5: command and reply lines, CRLF included. */
 const COMMAND_LINE_LIMIT = 512
 const REPLY_LINE_LIMIT = 512
+/** RFC 5321 4.5.3.1.6: a line of message text, CRLF included. */
+const TEXT_LINE_LIMIT = 1000
 /** RFC 4954 4: AUTH lines may be up to 12288 octets. */
 const AUTH_LINE_LIMIT = 12288
 /** A multi-line reply keeps at most this many lines (the rest are counted). */
@@ -63,6 +65,8 @@ interface OpenMessage {
   /** Client-stream offset where the body (this DATA, or this BDAT chunk) began. */
   start: number
   source: 'smtp-data' | 'smtp-bdat'
+  /** DATA: bytes of the current text line so far, or -1 once a line over the limit was seen. */
+  lineRun: number
 }
 
 const NOOP_WRITER: MessageWriter = { write() {}, close() {} }
@@ -198,6 +202,7 @@ export class SmtpDecoder implements Decoder {
             if (p.length === 0) continue
             msg.size += p.length
             msg.writer?.write(p)
+            if (msg.lineRun >= 0) msg.lineRun = scanTextLines(p, msg.lineRun, TEXT_LINE_LIMIT)
           }
           if (piece.done) this.finishData(at, piece.offset + piece.length, piece.bareLf === true, out)
           continue
@@ -422,7 +427,7 @@ export class SmtpDecoder implements Decoder {
   private openMessage(source: OpenMessage['source'], start: number): void {
     const index = ++this.messageCount
     const writer = this.options.messages ? this.options.messages.open(index, source) : NOOP_WRITER
-    this.message = { index, writer, size: 0, start, source }
+    this.message = { index, writer, size: 0, start, source, lineRun: 0 }
   }
 
   private finishData(at: number, end: number, bareLf: boolean, out: Decoded[]): void {
@@ -433,6 +438,9 @@ export class SmtpDecoder implements Decoder {
     this.state = 'ready'
     const ref = this.nextRef++
     const notes: Note[] = []
+    if (msg.lineRun < 0) {
+      notes.push(mkNote('warn', 'SMTP_LINE_TOO_LONG', `A line of the message is over ${TEXT_LINE_LIMIT} bytes`, 'Servers may refuse the message or break the line; long lines need quoted-printable or base64.', 'RFC 5321 §4.5.3.1.6'))
+    }
     if (bareLf) {
       notes.push(
         mkNote('warn', 'SMTP_BARE_LF_TERMINATOR', 'The end of data was not a strict CRLF.CRLF (a bare LF was involved)', 'Servers disagree on such terminators: this is the SMTP smuggling pattern.', 'RFC 5321 §4.1.1.4'),
@@ -789,4 +797,32 @@ export class SmtpDecoder implements Decoder {
 
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000
+}
+
+/**
+ * Checks message text for a line over `limit` bytes (CRLF included) without a per-line
+ * loop: from each position, the next LF must lie within the bytes the line has left, so
+ * one lastIndexOf per ~limit bytes suffices. `run` is the length of the line so far;
+ * returns the new run, or -1 once a line is too long. Chunking does not change the result.
+ */
+export function scanTextLines(buf: Buffer, run: number, limit: number): number {
+  let i = 0
+  while (i < buf.length) {
+    // The LF ending this line may sit at most at index `reach` (line length = limit).
+    const reach = i + (limit - 1 - run)
+    if (reach < i) return -1
+    if (reach >= buf.length - 1) {
+      const last = buf.lastIndexOf(10)
+      if (last < i) {
+        const total = run + (buf.length - i)
+        return total > limit - 1 ? -1 : total
+      }
+      return buf.length - 1 - last
+    }
+    const lf = buf.lastIndexOf(10, reach)
+    if (lf < i) return -1
+    run = 0
+    i = lf + 1
+  }
+  return run
 }

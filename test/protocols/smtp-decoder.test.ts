@@ -212,3 +212,14 @@ function captureSinkCounting() {
     },
   }
 }
+
+test('a message line over 1000 bytes is flagged on the end of the data, 998 plus CRLF is not', () => {
+  for (const [len, flagged] of [[998, false], [999, true], [5000, true]] as const) {
+    const t = parseTranscript(`S: 220 x\nC: EHLO a\nS: 250 x\nC: MAIL FROM:<a@b>\nS: 250 ok\nC: RCPT TO:<c@d>\nS: 250 ok\nC: DATA\nS: 354 go\nC: Subject: long\nC: \nC: ${'x'.repeat(len)}\nC: .\nS: 250 queued\n`)
+    for (const chunking of [undefined, (_i: number, b: Buffer) => [b.subarray(0, 500), b.subarray(500, 1001), b.subarray(1001)]]) {
+      const { decoded } = replay(factory, t, chunking)
+      const end = decoded.find((d) => d.item?.kind === 'body' && d.item.phase === 'end')!
+      assert.equal(codes([end]).includes('SMTP_LINE_TOO_LONG'), flagged, `line of ${len}`)
+    }
+  }
+})
