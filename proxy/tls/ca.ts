@@ -1,13 +1,15 @@
 // mailtap's local certificate authority: created once in the data directory, kept across
 // restarts, and used to sign a leaf certificate for each name a client asks for.
 //
-// Why EC P-256 and @peculiar/x509 (measured with bench/certs.ts on the 2-core dev box,
-// median of 20): generating the CA key is 0.3 ms for P-256 against ~60 ms (and a long
-// tail past 200 ms) for RSA-2048; a cold P-256 leaf (new key + signature) costs ~2 ms.
-// @peculiar/x509 signs with Node's native WebCrypto, so nothing runs in pure JS bignum
-// code (node-forge generates RSA keys in JS: seconds, not milliseconds); it is maintained
-// and typed. Every mail client we target (Thunderbird/NSS, Outlook/SChannel, Apple Mail,
-// OpenSSL, Node, Python) accepts ECDSA P-256 certificates.
+// Why EC P-256 and @peculiar/x509 (bench/certs.ts, median of 50 on the 2-core box, which
+// was shared with a load average of ~12 while measuring, so absolute times are inflated):
+// generating a P-256 key takes 0.18 ms against 600 ms (p90 900 ms) for RSA-2048, so the
+// first run, and every cold leaf (its own fresh key), stays in the milliseconds: a CA is
+// created in ~20 ms, a cold leaf in ~10 ms, a leaf cached in memory in 0.005 ms.
+// @peculiar/x509 signs with Node's native WebCrypto (no JS bignum code; node-forge has no
+// ECDSA at all and generates RSA keys in JS), is maintained and typed. Every mail client
+// we target (Thunderbird/NSS, Outlook/SChannel, Apple Mail, OpenSSL, Node, Python)
+// accepts ECDSA P-256 certificates.
 import { randomBytes, createPrivateKey, webcrypto, X509Certificate as NodeX509 } from 'node:crypto'
 import { mkdir, readFile, writeFile, chmod, link, rename, unlink } from 'node:fs/promises'
 import { hostname as osHostname } from 'node:os'
