@@ -60,8 +60,8 @@ function tokenOf(req: IncomingMessage): string | undefined {
   return url.searchParams.get('token') ?? undefined
 }
 
-/** One check for HTTP requests and WebSocket upgrades. */
-export function checkRequest(req: IncomingMessage, guard: Guard, needsToken: boolean): Verdict {
+/** One check for HTTP requests and WebSocket upgrades; `dataPath`: the API or the socket. */
+export function checkRequest(req: IncomingMessage, guard: Guard, dataPath: boolean): Verdict {
   const host = req.headers.host
   if (!isAllowedHost(host, guard)) {
     return { ok: false, status: 403, error: `Host '${host ?? ''}' is not allowed (DNS rebinding protection); use the address mailtap printed` }
@@ -70,7 +70,13 @@ export function checkRequest(req: IncomingMessage, guard: Guard, needsToken: boo
   if (origin !== undefined && !sameOrigin(origin, host!)) {
     return { ok: false, status: 403, error: `cross-origin request from '${origin}' refused` }
   }
-  if (needsToken && guard.token !== undefined && !tokenMatches(tokenOf(req), guard.token)) {
+  // Browsers leave Origin off cross-site GETs (<img>, <script>, no-cors fetch); their
+  // Fetch Metadata still says where the request came from. Following a link is fine.
+  const site = req.headers['sec-fetch-site']
+  if (dataPath && (site === 'cross-site' || site === 'same-site') && req.headers['sec-fetch-mode'] !== 'navigate') {
+    return { ok: false, status: 403, error: `a ${site} request was refused (Sec-Fetch-Site)` }
+  }
+  if (dataPath && guard.token !== undefined && !tokenMatches(tokenOf(req), guard.token)) {
     return { ok: false, status: 401, error: 'a token is required: send Authorization: Bearer TOKEN or ?token=TOKEN' }
   }
   return { ok: true }

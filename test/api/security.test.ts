@@ -87,6 +87,18 @@ describe('DNS rebinding and cross-origin requests on a loopback bind', () => {
     assert.ok(!Object.keys(same.headers).some((h) => h.startsWith('access-control-')), 'no CORS headers')
   })
 
+  test('a cross-site subresource request without Origin is refused by its Fetch Metadata', async () => {
+    const host = `127.0.0.1:${api.port}`
+    const img = await request(api.port, '/api/sessions', { host, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors' })
+    assert.equal(img.status, 403)
+    assert.match(JSON.parse(img.body).error, /cross-site request was refused/)
+    const sameSite = await request(api.port, '/api/sessions', { host, 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'cors' })
+    assert.equal(sameSite.status, 403)
+    // Following a link from elsewhere, and our own page's requests, are fine.
+    assert.equal((await request(api.port, '/api/health', { host, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' })).status, 200)
+    assert.equal((await request(api.port, '/api/health', { host, 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors' })).status, 200)
+  })
+
   test('the WebSocket applies the same Host and Origin checks', async () => {
     assert.equal((await openSocket(api.port, '/ws', { host: `evil.example:${api.port}` })).status, 403)
     assert.equal((await openSocket(api.port, '/ws', { origin: 'http://evil.example' })).status, 403)
