@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
 import type { Side } from '../../shared/schema.ts'
 import { createImapDecoder } from '../../proxy/protocols/imap.ts'
-import { captureSink, loadTranscript, transcriptBytes } from '../helpers/transcript.ts'
+import { captureSink, loadTranscript, normalise, replay, transcriptBytes, type Transcript } from '../helpers/transcript.ts'
 
 const dir = fileURLToPath(new URL('../fixtures/imap/', import.meta.url))
 const transcripts = readdirSync(dir).filter((f) => f.endsWith('.txt')).sort().map((f) => loadTranscript(join(dir, f)))
@@ -56,4 +56,41 @@ it('survives mutated fixtures without throwing, with bounded output', () => {
     { seed: 20261126, numRuns: Number(process.env.FUZZ_RUNS ?? 300) },
   )
   assert.ok(transcripts.length > 5 && transcripts.every((t) => transcriptBytes(t) > 0))
+})
+
+it('gives the same output for mutated fixtures wherever TCP splits them', () => {
+  fc.assert(
+    fc.property(fc.nat({ max: transcripts.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 6 }), fc.array(fc.nat({ max: 4096 }), { minLength: 1, maxLength: 6 }), (ti, muts, cuts) => {
+      const t = transcripts[ti]
+      const steps = t.steps.map((s) => (s.kind === 'data' ? { ...s, bytes: Buffer.from(s.bytes) } : s))
+      const data = steps.filter((s) => s.kind === 'data') as { bytes: Buffer }[]
+      for (const m of muts) {
+        const s = data[m.at % data.length]
+        const pos = s.bytes.length ? m.at % s.bytes.length : 0
+        if (m.op === 'flip' && s.bytes.length) s.bytes[pos] = m.byte
+        else if (m.op === 'delete') s.bytes = Buffer.concat([s.bytes.subarray(0, pos), s.bytes.subarray(pos + 1)])
+        else {
+          const ins = m.op === 'insert' ? Buffer.from([m.byte]) : Buffer.from(m.token, 'latin1')
+          s.bytes = Buffer.concat([s.bytes.subarray(0, pos), ins, s.bytes.subarray(pos)])
+        }
+      }
+      const mutated: Transcript = { name: `${t.name} (mutated)`, steps }
+      const whole = JSON.stringify(normalise(replay(createImapDecoder, mutated)))
+      const split = normalise(
+        replay(createImapDecoder, mutated, (_i, b) => {
+          const out: Buffer[] = []
+          let from = 0
+          for (const c of cuts) {
+            const to = Math.min(b.length, from + c)
+            out.push(b.subarray(from, to))
+            from = to
+          }
+          out.push(b.subarray(from))
+          return out
+        }),
+      )
+      assert.equal(JSON.stringify(split), whole)
+    }),
+    { seed: 20261127, numRuns: Number(process.env.FUZZ_RUNS ?? 150) },
+  )
 })
