@@ -47,13 +47,12 @@ export function hasErrors(s: Session): boolean {
 }
 
 /**
- * Filters `entries` (sorted oldest first) and returns one page newest first.
- * `textOf` supplies the cached search text of an entry.
+ * Filters `entries` (sorted oldest first) and returns one page newest first. Each
+ * entry's search text is computed on first use and cached on it (`text`).
  */
 export function listSessions(
-  entries: readonly IndexEntry[],
+  entries: readonly { rec: IndexEntry; text?: string }[],
   query: ListQuery,
-  textOf: (e: IndexEntry) => string,
 ): { sessions: Session[]; total: number } {
   const offset = Math.max(0, Math.floor(query.offset ?? 0))
   const limit = Math.max(0, Math.floor(query.limit ?? DEFAULT_LIST_LIMIT))
@@ -63,14 +62,14 @@ export function listSessions(
   let total = 0
   for (let i = entries.length - 1; i >= 0; i--) {
     const e = entries[i]!
-    const s = e.session
+    const s = e.rec.session
     if (query.protocol && s.protocol !== query.protocol) continue
     if (query.status && s.status !== query.status) continue
     if (query.from !== undefined && s.startedAt < query.from) continue
     if (query.to !== undefined && s.startedAt > query.to) continue
     if (query.hasErrors !== undefined && hasErrors(s) !== query.hasErrors) continue
     if (user && !(s.user ?? '').toLowerCase().includes(user)) continue
-    if (q && !textOf(e).includes(q)) continue
+    if (q && !(e.text ??= searchText(e.rec)).includes(q)) continue
     if (total >= offset && sessions.length < limit) sessions.push(s)
     total++
   }

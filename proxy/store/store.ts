@@ -5,7 +5,7 @@ import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Low } from 'lowdb'
-import { DataFile } from 'lowdb/node'
+import { TextFile } from 'lowdb/node'
 import { FORMAT_VERSION, type Note, type Session, type SessionEvent, type Side } from '../../shared/schema.ts'
 import type { Feed, FeedEvents } from '../feed.ts'
 import type { Retention, Store, StoreOptions } from './index.ts'
@@ -36,6 +36,8 @@ const CHECKPOINT_EVERY = 256
 /** Files of a session that is being recorded. */
 interface Recording {
   ready: Promise<unknown>
+  /** The session.json written at open; the one written at close must come after it. */
+  described: Promise<unknown>
   messagesReady?: Promise<unknown>
   events: AppendWriter
   raw: Record<Side, AppendWriter>
@@ -53,13 +55,15 @@ interface Entry {
   /** Set between 'session-closed' and the end of the final flush. */
   finalizing?: Promise<void>
   text?: string
+  /** This entry as it goes into index.json, while it does not change. */
+  json?: string
   rawLength: Record<Side, number>
 }
 
 export class FileStore implements Store {
   private readonly entries = new Map<string, Entry>()
   /** Oldest first by startedAt. */
-  private readonly order: IndexEntry[] = []
+  private readonly order: Entry[] = []
   private totalBytes = 0
   private readonly dirty = new Set<AppendWriter>()
   private readonly budget: Budget = { held: 0 }
@@ -78,7 +82,7 @@ export class FileStore implements Store {
 
   private constructor(
     private readonly options: StoreOptions,
-    private readonly db: Low<IndexData>,
+    private readonly db: Low<string>,
     private settingsData: Record<string, unknown>,
   ) {
     this.root = options.dir
@@ -91,11 +95,9 @@ export class FileStore implements Store {
     const root = options.dir
     await mkdir(join(root, SESSIONS_DIR), { recursive: true, mode: DIR_MODE })
     const indexFile = join(root, INDEX_FILE)
-    const db = new Low<IndexData>(new DataFile<IndexData>(indexFile, { parse: JSON.parse, stringify: JSON.stringify }), {
-      formatVersion: FORMAT_VERSION,
-      settings: {},
-      sessions: [],
-    })
+    // lowdb's TextFile writes through steno (temp file + rename): index.json is always
+    // the old or the new version, never half of one. We build the JSON text ourselves.
+    const db = new Low<string>(new TextFile(indexFile), '')
     let raw: Record<string, unknown> | undefined
     try {
       const text = await readFile(indexFile, 'utf8')
@@ -156,8 +158,8 @@ export class FileStore implements Store {
     this.entries.set(rec.session.id, entry)
     // Sessions almost always arrive newest; imports may carry older start times.
     let i = this.order.length
-    while (i > 0 && this.order[i - 1]!.session.startedAt > rec.session.startedAt) i--
-    this.order.splice(i, 0, rec)
+    while (i > 0 && this.order[i - 1]!.rec.session.startedAt > rec.session.startedAt) i--
+    this.order.splice(i, 0, entry)
     this.totalBytes += rec.bytes
     return entry
   }
@@ -182,11 +184,10 @@ export class FileStore implements Store {
     if (this.closed || this.entries.has(session.id) || !isSafeId(session.id)) return
     const entry = this.addEntry({ session, bytes: 0, messages: 0 })
     const id = session.id
-    const ready = mkdir(sessionDir(this.root, id), { recursive: true, mode: DIR_MODE }).then(() =>
-      writeJsonAtomic(sessionJsonPath(this.root, id), session),
-    )
+    const ready = mkdir(sessionDir(this.root, id), { recursive: true, mode: DIR_MODE })
     // A failed mkdir shows up as failed writes (gaps); keep the rejection handled.
-    ready.catch(() => undefined)
+    // session.json only helps crash recovery, so its failure must not stop the logs.
+    const described = ready.then(() => writeJsonAtomic(sessionJsonPath(this.root, id), session)).catch(() => undefined)
     const report = (what: string) => ({
       failed: (err: Error, lost: number) => this.onWriteFailed(id, what, err, lost),
       written: () => {
@@ -195,6 +196,7 @@ export class FileStore implements Store {
     })
     entry.recording = {
       ready,
+      described,
       events: new AppendWriter(this.io, eventsPath(this.root, id), 'append', ready, report('events'), this.budget),
       raw: {
         client: new AppendWriter(this.io, rawPath(this.root, id, 'client'), 'positional', ready, report('client bytes'), this.budget),
@@ -216,6 +218,7 @@ export class FileStore implements Store {
       entry.rec.session = session
     }
     entry.text = undefined
+    entry.json = undefined
   }
 
   private onClosed(session: Session): void {
@@ -228,9 +231,11 @@ export class FileStore implements Store {
       const writers = [recording.events, recording.raw.client, recording.raw.server, ...recording.messages.values()]
       await Promise.all(writers.map((w) => w.close()))
       for (const w of writers) this.dirty.delete(w)
+      await recording.described
       await writeJsonAtomic(sessionJsonPath(this.root, session.id), entry.rec.session).catch(() => undefined)
       entry.recording = undefined
       entry.finalizing = undefined
+      entry.json = undefined
       this.markIndexDirty()
       void this.prune()
     })()
@@ -327,6 +332,7 @@ export class FileStore implements Store {
     if (what === 'events' && entry.recording) entry.recording.checkpoints = undefined
     if (!entry.rec.session.gaps) {
       entry.rec.session.gaps = true
+      entry.json = undefined
       this.markIndexDirty()
     }
     if (!entry.recording || entry.recording.gapOpen) return
@@ -378,14 +384,7 @@ export class FileStore implements Store {
         const started = performance.now()
         // A session whose final flush is still running is saved as live: if we die now,
         // recovery recounts it from its files instead of trusting half-written totals.
-        const sessions = this.order.map((rec) => {
-          const e = this.entries.get(rec.session.id)
-          if (e?.finalizing && rec.session.status !== 'live') {
-            return { ...rec, session: { ...rec.session, status: 'live' as const } }
-          }
-          return rec
-        })
-        this.db.data = { formatVersion: FORMAT_VERSION, settings: this.settingsData, sessions }
+        this.db.data = this.serializeIndex()
         try {
           await this.db.write()
         } catch {
@@ -399,6 +398,24 @@ export class FileStore implements Store {
     return this.saving
   }
 
+  /**
+   * index.json as text. Closed sessions no longer change, so each one's JSON is made
+   * once and reused: a save costs the live sessions plus a join, not a full stringify.
+   */
+  private serializeIndex(): string {
+    const parts = this.order.map((e) => {
+      if (e.finalizing && e.rec.session.status !== 'live') {
+        // A session whose final flush is still running is saved as live: if we die now,
+        // recovery recounts it from its files instead of trusting half-written totals.
+        return JSON.stringify({ ...e.rec, session: { ...e.rec.session, status: 'live' } })
+      }
+      if (e.recording || e.finalizing) return JSON.stringify(e.rec)
+      return (e.json ??= JSON.stringify(e.rec))
+    })
+    const head = JSON.stringify({ formatVersion: FORMAT_VERSION, settings: this.settingsData })
+    return `${head.slice(0, -1)},"sessions":[${parts.join(',')}]}`
+  }
+
   // ---------------------------------------------------------------------------
   // Retention: oldest first, never a live session.
 
@@ -409,12 +426,12 @@ export class FileStore implements Store {
     let count = this.order.length
     let bytes = this.totalBytes
     const cutoff = maxAgeMs !== undefined ? Date.now() - maxAgeMs : -Infinity
-    for (const rec of this.order) {
+    for (const entry of this.order) {
+      const rec = entry.rec
       const s = rec.session
-      const entry = this.entries.get(s.id)
       // A session that closed but is still writing its last bytes counts as closed: it
       // goes once the writes end, so the oldest are pruned first whatever the timing.
-      if (!entry || s.status === 'live') continue
+      if (s.status === 'live') continue
       const old = (s.endedAt ?? s.startedAt) < cutoff
       const tooMany = maxSessions !== undefined && count > maxSessions
       const tooBig = maxBytes !== undefined && bytes > maxBytes
@@ -442,7 +459,7 @@ export class FileStore implements Store {
     const id = entry.rec.session.id
     if (this.entries.get(id) !== entry) return false
     this.entries.delete(id)
-    const i = this.order.lastIndexOf(entry.rec)
+    const i = this.order.lastIndexOf(entry)
     if (i >= 0) this.order.splice(i, 1)
     this.totalBytes -= entry.rec.bytes
     this.markIndexDirty()
@@ -457,11 +474,7 @@ export class FileStore implements Store {
   // Reading
 
   list(q: ListQuery): { sessions: Session[]; total: number } {
-    return listSessions(this.order, q, (rec) => {
-      const e = this.entries.get(rec.session.id)
-      if (!e) return searchText(rec)
-      return (e.text ??= searchText(rec))
-    })
+    return listSessions(this.order, q)
   }
 
   get(id: string): Session | undefined {
@@ -606,6 +619,7 @@ export class FileStore implements Store {
       if (e.rec.session.status === 'live') {
         e.rec.session = { ...e.rec.session, status: 'closed', closeReason: 'proxy-shutdown', endedAt: at }
       }
+      e.json = undefined
       await writeJsonAtomic(sessionJsonPath(this.root, e.rec.session.id), e.rec.session).catch(() => undefined)
     }
     if (this.saveTimer) clearTimeout(this.saveTimer)
