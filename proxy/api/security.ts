@@ -83,13 +83,13 @@ export function checkRequest(req: IncomingMessage, guard: Guard, dataPath: boole
 }
 
 /** Paths that carry data: the API and the socket. The dashboard's static files carry none. */
-export function needsToken(path: string): boolean {
+export function isDataPath(path: string): boolean {
   return path === '/api' || path.startsWith('/api/') || path === '/ws' || path.startsWith('/ws/')
 }
 
 export function guardMiddleware(guard: Guard): RequestHandler {
   return (req, res, next) => {
-    const v = checkRequest(req, guard, needsToken(req.path))
+    const v = checkRequest(req, guard, isDataPath(req.path))
     if (!v.ok) {
       if (v.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="mailtap"')
       res.status(v.status).json({ error: v.error })
@@ -127,7 +127,7 @@ export const securityHeaders: RequestHandler = (req, res, next) => {
   res.setHeader('Cross-Origin-Opener-Policy', 'same-origin')
   res.setHeader('Cross-Origin-Resource-Policy', 'same-origin')
   res.setHeader('Content-Security-Policy', dashboardCsp(req.headers.host))
-  if (needsToken(req.path)) res.setHeader('Cache-Control', 'no-store')
+  if (isDataPath(req.path)) res.setHeader('Cache-Control', 'no-store')
   next()
 }
 
