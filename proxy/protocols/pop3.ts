@@ -32,7 +32,7 @@ import {
   type Pop3Command,
   type StatusLine,
 } from './pop3-grammar.ts'
-import { authCleartextNote, MASK, SaslExchange, saslAuthItem } from './sasl.ts'
+import { authCleartextNote, MASK, maskIn, SaslExchange, saslAuthItem } from './sasl.ts'
 
 /** RFC 2449 4: commands up to 255 octets, responses up to 512, CRLF included. */
 const COMMAND_LINE_LIMIT = 255
@@ -295,7 +295,7 @@ export class Pop3Decoder implements Decoder {
           if (step.secrets.length) {
             secrets = step.secrets
             item.args = `${cmd.args[0]} ${MASK}`
-            item.line = `${line.text.slice(0, line.text.length - ir.length)}${MASK}`
+            item.line = maskIn(line.text, ir)
           }
           extra.push(decoded('client', at, saslAuthItem('pop3', ex, 'start', step), { raw, notes: step.notes, attemptRef: ref }))
         } else {

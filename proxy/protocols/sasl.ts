@@ -19,6 +19,12 @@ export interface SaslStep {
   notes: Note[]
 }
 
+/** The line with the last occurrence of `secret` replaced by the mask. */
+export function maskIn(line: string, secret: string): string {
+  const at = line.lastIndexOf(secret)
+  return at < 0 || secret === '' ? line : `${line.slice(0, at)}${MASK}${line.slice(at + secret.length)}`
+}
+
 /** Decodes base64 strictly (RFC 4648 alphabet, padding optional); null when invalid. */
 export function decodeBase64(text: string): Buffer | null {
   const s = text.trim()

@@ -20,7 +20,7 @@ import type {
 } from '../../shared/schema.ts'
 import { decoded, lineTooLongNote, mkNote, OpaqueTail, rawOf, rawSpan } from './common.ts'
 import { LineFramer, looksLikeTlsClientHello, type Line } from './lines.ts'
-import { authCleartextNote, MASK, SaslExchange, saslAuthItem } from './sasl.ts'
+import { authCleartextNote, MASK, maskIn, SaslExchange, saslAuthItem } from './sasl.ts'
 import { parseCapabilities, parseReplyLine, replyStatus, smtpReplyNote, splitEnhanced } from './smtp-reply.ts'
 import { parseSmtpCommand, type ParsedSmtpCommand } from './smtp-command.ts'
 
@@ -357,7 +357,7 @@ export class SmtpDecoder implements Decoder {
           authNotes.push(...step.notes)
           if (step.secrets.length) {
             secrets = step.secrets
-            item.line = `${line.text.slice(0, line.text.length - ir.length)}${MASK}`
+            item.line = maskIn(line.text, ir)
             item.args = `${mech} ${MASK}`
           }
           extra.push(decoded('client', at, { ...saslAuthItem('smtp', ex, 'start', step) }, { raw, notes: authNotes, attemptRef: ref }))

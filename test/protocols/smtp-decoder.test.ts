@@ -223,3 +223,12 @@ test('a message line over 1000 bytes is flagged on the end of the data, 998 plus
     }
   }
 })
+
+test('an AUTH initial response followed by spaces is still masked whole', () => {
+  const d = createSmtpDecoder()
+  d.feed('server', Buffer.from('220 x\r\n'), 1)
+  d.feed('client', Buffer.from('EHLO a\r\n'), 2)
+  d.feed('server', Buffer.from('250 x\r\n'), 3)
+  const [cmd] = d.feed('client', Buffer.from('AUTH PLAIN AGFsaWNlAHNlY3JldG8=   \r\n'), 4)
+  assert.equal((cmd.item as CommandItem).line, 'AUTH PLAIN •••   ')
+})
