@@ -1,6 +1,7 @@
 // The live WebSocket hub at /ws: fans the feed out to dashboards (shared/wire.ts).
 // Each broadcast is serialized once; a dashboard that cannot keep up gets a `reset` and
 // loses its subscriptions instead of making the proxy wait or grow its memory.
+// Events go out with every secret's value replaced by '•••' (SECRET_MASK), kind kept.
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'

@@ -1,7 +1,7 @@
 // Crash recovery: after a kill -9 the index may lag the session directories by up to a
 // save interval, and the last line of an events log may be torn. These functions repair
 // one session's files and rebuild its index entry from what is on disk.
-import { open, readFile, readdir, rename, stat, truncate, writeFile } from 'node:fs/promises'
+import { readFile, readdir, rename, stat, truncate, writeFile } from 'node:fs/promises'
 import type { Protocol, Session, SessionEvent } from '../../shared/schema.ts'
 import {
   type IndexEntry,
@@ -159,19 +159,4 @@ export async function rebuildEntry(root: string, id: string, known?: IndexEntry)
   }
   if (known?.subjects?.length) entry.subjects = known.subjects
   return entry
-}
-
-/** True when an events log ends mid-line: cheap check without reading the whole file. */
-export async function endsTorn(path: string): Promise<boolean> {
-  const fh = await open(path, 'r').catch(() => undefined)
-  if (!fh) return false
-  try {
-    const { size } = await fh.stat()
-    if (size === 0) return false
-    const b = Buffer.alloc(1)
-    await fh.read(b, 0, 1, size - 1)
-    return b[0] !== 0x0a
-  } finally {
-    await fh.close()
-  }
 }
