@@ -16,6 +16,7 @@ import { exportRouter } from './routes/export.ts'
 import { importRouter } from './routes/import.ts'
 import { messagesRouter } from './routes/messages.ts'
 import { miscRouter } from './routes/misc.ts'
+import { replayRouter } from './routes/replay.ts'
 import { sessionsRouter } from './routes/sessions.ts'
 import { checkRequest, guardMiddleware, isLoopback, securityHeaders, type Guard } from './security.ts'
 
@@ -63,6 +64,7 @@ export function createApp(opts: AppOptions): Express {
   api.use(messagesRouter(ctx))
   api.use(exportRouter(ctx))
   api.use(importRouter(ctx))
+  api.use(replayRouter(ctx))
   api.use(notFound)
   app.use('/api', api)
 

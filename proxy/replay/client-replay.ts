@@ -156,6 +156,14 @@ class Replay {
       return this.result()
     }
     const timeoutMs = this.opts.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS
+    const challenged = this.script.exchanges.find((e) => e.unit.kind === 'command' && /^(CRAM-MD5|DIGEST-MD5|SCRAM-)/.test(e.unit.mechanism ?? ''))
+    if (challenged && !this.creds) {
+      this.addNote({
+        level: 'warn',
+        code: 'REPLAY_AUTH_NEEDS_PASSWORD',
+        text: `the recording authenticates with ${challenged.unit.mechanism}, whose answer depends on the server's challenge: without --user/--password the recorded answer is sent and will fail`,
+      })
+    }
     // The server speaks first in all three protocols.
     await this.until(() => this.greeting !== undefined, timeoutMs)
     if (!this.greeting && !this.closed) this.addNote({ level: 'warn', code: 'REPLAY_NO_GREETING', text: `no greeting from the server within ${timeoutMs / 1000} s` })
