@@ -82,7 +82,7 @@ export class Pop3Decoder implements Decoder {
   /** A multi-line response in progress. */
   private multi:
     | { kind: 'lines'; cmd: Pending; status: StatusLine; statusLine: Line; statusAt: number; lines: string[]; dropped: number; last: Line | undefined; notes: Note[] }
-    | { kind: 'message'; cmd: Pending; index: number; writer: MessageWriter; size: number; start: number; source: 'pop3-retr' | 'pop3-top' }
+    | { kind: 'message'; cmd: Pending; index: number; writer: MessageWriter; size: number; start: number; source: 'pop3-retr' | 'pop3-top'; octets?: number }
     | undefined
   private messageCount = 0
   private readonly opaque: Record<Side, OpaqueTail> = { client: new OpaqueTail(), server: new OpaqueTail() }
@@ -403,7 +403,11 @@ export class Pop3Decoder implements Decoder {
     const m = this.multi as Extract<NonNullable<Pop3Decoder['multi']>, { kind: 'message' }>
     this.multi = undefined
     m.writer.close(complete)
-    const notes = complete ? undefined : [mkNote('error', 'POP3_BODY_CUT', `The connection closed in the middle of a message (${m.size} bytes received)`, undefined, 'RFC 1939 §3')]
+    const notes = complete ? [] : [mkNote('error', 'POP3_BODY_CUT', `The connection closed in the middle of a message (${m.size} bytes received)`, undefined, 'RFC 1939 §3')]
+    // RFC 1939 5: '+OK 120 octets' for RETR is the size of the message as it is sent.
+    if (complete && m.octets !== undefined && m.octets !== m.size) {
+      notes.push(mkNote('info', 'POP3_SIZE_MISMATCH', `The server announced ${m.octets} octets but sent ${m.size}`, 'Harmless for most clients; some use the count to show progress or to check the download.', 'RFC 1939 §5'))
+    }
     out.push(decoded('server', at, { kind: 'body', protocol: 'pop3', phase: 'end', what: 'multiline', size: m.size }, { raw: { side: 'server', offset: m.start, length: end - m.start }, notes }))
     out.push(decoded('server', at, { kind: 'message', protocol: 'pop3', phase: 'received', index: m.index, source: m.source, size: m.size, complete }))
   }
@@ -533,7 +537,9 @@ export class Pop3Decoder implements Decoder {
       const index = ++this.messageCount
       const writer = this.options.messages ? this.options.messages.open(index, source) : NOOP_WRITER
       this.framers.server.startDotBody()
+      const octets = source === 'pop3-retr' ? /^(\d+) octets\b/i.exec(status.text) : null
       this.multi = { kind: 'message', cmd, index, writer, size: 0, start: this.framers.server.offset, source }
+      if (octets) this.multi.octets = Number(octets[1])
       out.push(decoded('server', at, { kind: 'body', protocol: 'pop3', phase: 'start', what: 'multiline' }))
     }
   }

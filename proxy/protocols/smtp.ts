@@ -91,6 +91,8 @@ export class SmtpDecoder implements Decoder {
   /** Capabilities of the last EHLO reply (upper-case names). */
   private caps = new Map<string, string[]>()
   private mail: 'none' | 'pending' | 'accepted' = 'none'
+  /** SIZE= of the current MAIL FROM (RFC 1870), compared with what the body really was. */
+  private declaredSize: number | undefined
   private rcptPending = 0
   private rcptAccepted = 0
   private messageCount = 0
@@ -313,6 +315,7 @@ export class SmtpDecoder implements Decoder {
         break
       case 'MAIL':
         this.mail = 'pending'
+        this.declaredSize = typeof cmd.params?.SIZE === 'number' ? cmd.params.SIZE : undefined
         break
       case 'RCPT':
         this.rcptPending++
@@ -438,6 +441,13 @@ export class SmtpDecoder implements Decoder {
     this.state = 'ready'
     const ref = this.nextRef++
     const notes: Note[] = []
+    const limit = Number(this.caps.get('SIZE')?.[0])
+    if (limit > 0 && msg.size > limit) {
+      notes.push(mkNote('warn', 'SMTP_MESSAGE_OVER_SIZE', `The message is ${msg.size} bytes, over the ${limit} the server announced (EHLO SIZE)`, 'Expect 552 5.3.4: shrink the attachments or send a link.', 'RFC 1870 §6'))
+    }
+    if (this.declaredSize !== undefined && msg.size > this.declaredSize) {
+      notes.push(mkNote('info', 'SMTP_SIZE_UNDERSTATED', `The client declared SIZE=${this.declaredSize} but sent ${msg.size} bytes`, 'Servers may refuse a message larger than declared.', 'RFC 1870 §6'))
+    }
     if (msg.lineRun < 0) {
       notes.push(mkNote('warn', 'SMTP_LINE_TOO_LONG', `A line of the message is over ${TEXT_LINE_LIMIT} bytes`, 'Servers may refuse the message or break the line; long lines need quoted-printable or base64.', 'RFC 5321 §4.5.3.1.6'))
     }

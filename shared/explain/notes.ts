@@ -79,6 +79,16 @@ export const NOTES_EXPLAIN: ExplainTable = {
     es: 'El mensaje es mayor de lo que acepta el servidor (compárelo con SIZE en EHLO).',
     ref: 'RFC 1870',
   },
+  'note.SMTP_MESSAGE_OVER_SIZE': {
+    en: 'The message is larger than the SIZE the server announced in EHLO; expect a 552 refusal.',
+    es: 'El mensaje es mayor que el SIZE que anunció el servidor en EHLO; cabe esperar un rechazo 552.',
+    ref: 'RFC 1870 §6',
+  },
+  'note.SMTP_SIZE_UNDERSTATED': {
+    en: 'The client declared a smaller SIZE in MAIL FROM than the message it sent.',
+    es: 'El cliente declaró en MAIL FROM un SIZE menor que el mensaje que envió.',
+    ref: 'RFC 1870 §6',
+  },
   'note.SMTP_BAD_SEQUENCE': { en: 'A command came out of order (503).', es: 'Una orden llegó fuera de orden (503).', ref: 'RFC 5321 §4.1.4' },
   'note.SMTP_UNKNOWN_COMMAND': { en: 'A command the server (or SMTP) does not know.', es: 'Una orden que el servidor (o SMTP) no conoce.', ref: 'RFC 5321 §4.2.4' },
   'note.SMTP_TLS_UNAVAILABLE': { en: 'The server could not start TLS (454).', es: 'El servidor no pudo iniciar TLS (454).', ref: 'RFC 3207 §4' },
@@ -165,6 +175,11 @@ export const NOTES_EXPLAIN: ExplainTable = {
   'note.POP3_APOP_NO_TIMESTAMP': { en: 'APOP was used but the greeting had no timestamp.', es: 'Se usó APOP pero el saludo no tenía marca de tiempo.', ref: 'RFC 1939 §7' },
   'note.POP3_BARE_LF': { en: 'A command line ended with a bare LF instead of CRLF.', es: 'Una línea de orden terminó con un LF suelto en lugar de CRLF.', ref: 'RFC 1939 §3' },
   'note.POP3_BODY_CUT': { en: 'The connection closed in the middle of a message.', es: 'La conexión se cerró a mitad de un mensaje.', ref: 'RFC 1939 §3' },
+  'note.POP3_SIZE_MISMATCH': {
+    en: 'The size the server announced for the message (+OK n octets) differs from what it sent.',
+    es: 'El tamaño que anunció el servidor para el mensaje (+OK n octets) no coincide con lo que envió.',
+    ref: 'RFC 1939 §5',
+  },
   'note.POP3_RESPONSE_CUT': { en: 'A multi-line response ended without its final dot.', es: 'Una respuesta de varias líneas terminó sin su punto final.', ref: 'RFC 1939 §3' },
   'note.POP3_LISTING_TRUNCATED': { en: 'A very long listing; only its first lines are kept.', es: 'Un listado muy largo; solo se guardan sus primeras líneas.' },
   'note.POP3_MALFORMED_COMMAND': { en: 'A command line that is not valid POP3.', es: 'Una línea de orden que no es POP3 válido.', ref: 'RFC 1939 §3' },

@@ -113,3 +113,9 @@ test('the +OK that ends a SASL exchange is one line, not a mechanism listing', (
   assert.deepEqual(list?.lines, ['3 messages:', '1 651', '2 652', '3 547'])
   assert.equal(replies(decoded).at(-1)!.state, 'update')
 })
+
+test('a RETR whose announced octet count differs from the body is noted', () => {
+  const t = parseTranscript('S: +OK\nC: USER a\nS: +OK\nC: PASS b\nS: +OK\nC: RETR 1\nS: +OK 99 octets\nS: Subject: a\nS: \nS: .\n')
+  const { decoded } = replay(factory, t)
+  assert.ok(codes(decoded).includes('POP3_SIZE_MISMATCH'))
+})

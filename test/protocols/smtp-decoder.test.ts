@@ -232,3 +232,11 @@ test('an AUTH initial response followed by spaces is still masked whole', () => 
   const [cmd] = d.feed('client', Buffer.from('AUTH PLAIN AGFsaWNlAHNlY3JldG8=   \r\n'), 4)
   assert.equal((cmd.item as CommandItem).line, 'AUTH PLAIN •••   ')
 })
+
+test('a message over the SIZE the server announced, or over the SIZE= declared, is noted', () => {
+  const t = parseTranscript('S: 220 x\nC: EHLO a\nS: 250-x\nS: 250 SIZE 20\nC: MAIL FROM:<a@b> SIZE=10\nS: 250 ok\nC: RCPT TO:<c@d>\nS: 250 ok\nC: DATA\nS: 354 go\nC: Subject: more than twenty bytes\nC: .\nS: 552 5.3.4 Message size exceeds fixed limit\n')
+  const { decoded } = replay(factory, t)
+  const end = decoded.find((d) => d.item?.kind === 'body' && d.item.phase === 'end')!
+  assert.deepEqual(codes([end]), ['SMTP_MESSAGE_OVER_SIZE', 'SMTP_SIZE_UNDERSTATED'])
+  assert.ok(codes(decoded).includes('SMTP_MESSAGE_TOO_BIG'))
+})
