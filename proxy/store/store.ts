@@ -1,7 +1,7 @@
 // The store's implementation: feed listeners that only queue, buffered per-session
 // writers, a debounced lowdb index, crash recovery on open, retention and readers.
 import { createReadStream } from 'node:fs'
-import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises'
+import { chmod, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Low } from 'lowdb'
@@ -94,6 +94,9 @@ export class FileStore implements Store {
   static async open(options: StoreOptions): Promise<FileStore> {
     const root = options.dir
     await mkdir(join(root, SESSIONS_DIR), { recursive: true, mode: DIR_MODE })
+    // Captures hold passwords: whatever the umask or an older mailtap did, only the user
+    // may enter the sessions directory. (The --data directory itself is the user's choice.)
+    await chmod(join(root, SESSIONS_DIR), DIR_MODE)
     const indexFile = join(root, INDEX_FILE)
     // lowdb's TextFile writes through steno (temp file + rename): index.json is always
     // the old or the new version, never half of one. We build the JSON text ourselves.
@@ -615,6 +618,7 @@ export class FileStore implements Store {
     for (const e of open) {
       const r = e.recording!
       await Promise.all([r.events, r.raw.client, r.raw.server, ...r.messages.values()].map((w) => w.close()))
+      await r.described
       e.recording = undefined
       if (e.rec.session.status === 'live') {
         e.rec.session = { ...e.rec.session, status: 'closed', closeReason: 'proxy-shutdown', endedAt: at }
