@@ -405,7 +405,9 @@ export function parseResponse(parts: LinePart[]): ParsedResponse {
     r.skipSpaces()
     return { type: 'continuation', text: r.rest() }
   }
-  const tag = r.word()
+  // '*1 EXISTS' (the user's notes write it so): read as untagged, flagged as malformed.
+  const squeezed = r.peek() === '*' && r.s.length > 1 && r.s[1] !== ' '
+  const tag = squeezed ? (r.pos++, '*') : r.word()
   r.skipSpaces()
   if (tag !== '*') {
     const status = r.atom().toUpperCase()
@@ -439,9 +441,13 @@ export function parseResponse(parts: LinePart[]): ParsedResponse {
   } else {
     const values = r.values()
     out.parsed = describeUntagged(name, values, number)
+    if (name === 'FETCH' && (values.length !== 1 || !Array.isArray(values[0]) || values[0].length % 2 !== 0)) {
+      r.error ??= 'FETCH data must be one list of name/value pairs'
+    }
   }
   if (r.error) out.error = r.error
   if (!name) out.error = 'empty untagged response'
+  if (squeezed) out.error = 'no space after "*"'
   return out
 }
 

@@ -483,7 +483,11 @@ class ImapDecoder implements Decoder {
       notes.push(N.malformed('The server did not start with a greeting (* OK, * PREAUTH or * BYE)'))
     }
     if (resp.type === 'continuation') this.continuation(resp.text, raw, notes)
-    else if (resp.type === 'tagged') this.completion(resp, raw, notes)
+    else if (resp.type === 'tagged' && !['OK', 'NO', 'BAD'].includes(resp.status)) {
+      // Neither untagged, continuation nor a completion: not IMAP (or a note's ellipsis).
+      notes.push(N.malformed(`Not an IMAP response: ${renderLine(line.parts).slice(0, 80)}`))
+      this.emit('server', { kind: 'opaque', length: raw.length, reason: 'not an IMAP response' }, { raw, notes })
+    } else if (resp.type === 'tagged') this.completion(resp, raw, notes)
     else this.untagged(resp, raw, notes)
   }
 
