@@ -248,7 +248,13 @@ export class ClientFramer {
     return this.imapUnit(parts, sync)
   }
 
-  private imapUnit(parts: Buffer[], sync: number): ClientUnit {
+  /** The command whose synchronizing literal waits for a go-ahead, as it stands (nothing consumed). */
+  peekLiteralCommand(): ClientUnit | undefined {
+    if (!this.literal || !this.waitingForGoAhead) return undefined
+    return this.imapUnit(this.literal.parts, this.literal.sync, false)
+  }
+
+  private imapUnit(parts: Buffer[], sync: number, startSasl = true): ClientUnit {
     const bytes = Buffer.concat(parts)
     const first = lineText(parts[0]!)
     const m = /^(\S+)\s+(\S+)(?:\s+(.*))?$/.exec(first)
@@ -265,7 +271,7 @@ export class ClientFramer {
     }
     const unit: ClientUnit = { kind: 'command', bytes, verb, args, tag }
     if (sync) unit.syncLiterals = sync
-    if (verb === 'AUTHENTICATE' && args.trim() !== '') this.startSasl(unit, args)
+    if (startSasl && verb === 'AUTHENTICATE' && args.trim() !== '') this.startSasl(unit, args)
     return unit
   }
 

@@ -263,11 +263,24 @@ class MockConnection {
       }
       if (this.ending) return
     }
-    if (this.framer.waitingForGoAhead) {
-      // RFC 3501 7.5: a synchronizing literal waits for the server's `+`.
-      this.send(Buffer.from('+ Ready for literal data\r\n'))
-      this.framer.noteLiteralStarted()
+    if (this.framer.waitingForGoAhead) this.goAhead()
+  }
+
+  /**
+   * RFC 3501 7.5: a synchronizing literal waits for the server's `+`. Where the recording
+   * refused the literal instead (a tagged NO, e.g. over quota), the mock refuses it too.
+   */
+  private goAhead(): void {
+    const pending = this.framer.peekLiteralCommand()
+    const found = pending && this.match(pending)
+    const ex = found ? this.script.exchanges[found.index] : undefined
+    if (ex && !ex.goAheads?.length && ex.response?.status === 'error') {
+      const unit = this.framer.abandonLiteral()
+      if (unit) this.answer(unit)
+      return
     }
+    this.send(ex?.goAheads?.[0] ?? Buffer.from('+ Ready for literal data\r\n'))
+    this.framer.noteLiteralStarted()
   }
 
   /** Finds the recorded exchange for a live unit: same kind and verb, next in order. */
