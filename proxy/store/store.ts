@@ -434,10 +434,12 @@ export class FileStore implements Store {
       const s = rec.session
       // A session that closed but is still writing its last bytes counts as closed: it
       // goes once the writes end, so the oldest are pruned first whatever the timing.
-      if (s.status === 'live') continue
-      const old = (s.endedAt ?? s.startedAt) < cutoff
       const tooMany = maxSessions !== undefined && count > maxSessions
       const tooBig = maxBytes !== undefined && bytes > maxBytes
+      // Sorted by start: once within every limit and past the cutoff, the rest are too.
+      if (!tooMany && !tooBig && s.startedAt >= cutoff) break
+      if (s.status === 'live') continue
+      const old = (s.endedAt ?? s.startedAt) < cutoff
       if (!old && !tooMany && !tooBig) continue
       victims.push(entry)
       count--
