@@ -668,8 +668,15 @@ class ImapDecoder implements Decoder {
       client.opaque = 'TLS handshake'
     }
     if (!server.opaque && !server.ended) {
+      // A server (or a man in the middle) sending plaintext after its OK: response injection.
       const rest = server.framer.drain()
-      if (rest && rest.bytes.length > 0) server.tail.add(server.base + rest.offset, rest.bytes.length)
+      if (rest && rest.bytes.length > 0) {
+        this.emit(
+          'server',
+          { kind: 'opaque', length: rest.bytes.length, reason: 'plaintext after the STARTTLS go-ahead' },
+          { raw: this.raw(server, rest.offset, rest.bytes.length), notes: [N.starttlsInjection(rest.bytes.length)] },
+        )
+      }
       server.opaque = 'TLS handshake'
     }
   }

@@ -202,3 +202,22 @@ describe('IMAP explanations', () => {
     }
   })
 })
+
+describe('the IMAP decoder and STARTTLS', () => {
+  it('flags plaintext the server sends after its STARTTLS OK, and decodes again after the upgrade', () => {
+    const dec = createImapDecoder({})
+    const out: Decoded[] = []
+    out.push(...dec.feed('server', Buffer.from('* OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n'), 1))
+    out.push(...dec.feed('client', Buffer.from('t1 STARTTLS\r\n'), 2))
+    const fake = '* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] fake\r\n'
+    out.push(...dec.feed('server', Buffer.from(`t1 OK go\r\n${fake}`), 3))
+    const injected = out.find((d) => d.from === 'server' && d.notes?.some((n) => n.code === 'STARTTLS_INJECTION'))
+    assert.deepEqual(injected?.raw, { side: 'server', offset: 41 + 10, length: fake.length })
+    assert.equal(items(out, 'tls').length, 1)
+    out.push(...dec.upgraded!(4))
+    out.push(...dec.feed('client', Buffer.from('t2 LOGIN u p\r\n'), 5))
+    const login = items(out, 'command').at(-1)
+    assert.equal(login?.item?.kind === 'command' && login.item.verb, 'LOGIN')
+    assert.ok(!login?.notes?.some((n) => n.code === 'AUTH_CLEARTEXT'), 'after TLS, LOGIN is not cleartext')
+  })
+})
