@@ -14,6 +14,7 @@ import type {
   DecoderOptions,
   MessageWriter,
   Note,
+  RawRef,
   ReplyItem,
   Secret,
   Side,
@@ -248,14 +249,11 @@ export class Pop3Decoder implements Decoder {
     if (params) item.params = params
     let secrets: Secret[] | undefined
     const extra: Decoded[] = []
-    const cleartext = (): void => {
-      if (!this.tls && this.caps.has('STLS')) notes.push(authCleartextNote('pop3', 'STLS'))
-    }
     switch (cmd.verb) {
       case 'USER': {
         this.userName = cmd.rest
         this.userRef = ref
-        cleartext()
+        this.noteCleartext(notes)
         extra.push(decoded('client', at, { kind: 'auth', protocol: 'pop3', mechanism: 'USER/PASS', step: 'start', user: cmd.rest, valid: true }, { raw, attemptRef: ref }))
         break
       }
@@ -288,7 +286,7 @@ export class Pop3Decoder implements Decoder {
         const ex = new SaslExchange(cmd.args[0])
         this.auth = { ex, ref }
         this.clientMode = 'auth'
-        cleartext()
+        this.noteCleartext(notes)
         const ir = cmd.args[1]
         if (ir !== undefined) {
           const step = ex.initial(ir)
@@ -487,25 +485,19 @@ export class Pop3Decoder implements Decoder {
     if (!status.ok) notes.push(pop3ErrorNote(status, verb))
 
     // Auth outcomes and state changes (RFC 1939 4-6).
-    const authDone = (mechanism: string, attempt: number, user: string | undefined): void => {
-      const a: AuthItem = { kind: 'auth', protocol: 'pop3', mechanism, step: 'outcome', valid: true, outcome: status.ok ? 'success' : 'failure' }
-      if (user !== undefined) a.user = user
-      extra.push(decoded('server', at, a, { raw, attemptRef: attempt }))
-      if (status.ok) this.state = 'transaction'
-    }
     if (cmd.attempt !== undefined || (verb === 'AUTH' && this.auth && cmd.ref === this.auth.ref)) {
       const a = this.auth
       this.auth = undefined
       this.clientMode = 'command'
-      if (a) authDone(a.ex.mechanism, a.ref, a.ex.user)
+      if (a) this.authDone(extra, status, at, raw, a.ex.mechanism, a.ref, a.ex.user)
     } else if (verb === 'PASS') {
-      authDone('USER/PASS', this.userName !== undefined ? this.userRef : cmd.ref, this.userName)
+      this.authDone(extra, status, at, raw, 'USER/PASS', this.userName !== undefined ? this.userRef : cmd.ref, this.userName)
       this.userName = undefined
     } else if (verb === 'USER' && !status.ok) {
-      authDone('USER/PASS', cmd.ref, this.userName)
+      this.authDone(extra, status, at, raw, 'USER/PASS', cmd.ref, this.userName)
       this.userName = undefined
     } else if (verb === 'APOP') {
-      authDone('APOP', cmd.ref, cmd.cmd.args[0])
+      this.authDone(extra, status, at, raw, 'APOP', cmd.ref, cmd.cmd.args[0])
     } else if (verb === 'QUIT' && status.ok && this.state === 'transaction') {
       this.state = 'update'
     } else if (verb === 'STLS') {
@@ -542,6 +534,19 @@ export class Pop3Decoder implements Decoder {
       if (octets) this.multi.octets = Number(octets[1])
       out.push(decoded('server', at, { kind: 'body', protocol: 'pop3', phase: 'start', what: 'multiline' }))
     }
+  }
+
+  /** The verdict of a login attempt; success moves to the TRANSACTION state. */
+  private authDone(extra: Decoded[], status: StatusLine, at: number, raw: RawRef, mechanism: string, attempt: number, user: string | undefined): void {
+    const a: AuthItem = { kind: 'auth', protocol: 'pop3', mechanism, step: 'outcome', valid: true, outcome: status.ok ? 'success' : 'failure' }
+    if (user !== undefined) a.user = user
+    extra.push(decoded('server', at, a, { raw, attemptRef: attempt }))
+    if (status.ok) this.state = 'transaction'
+  }
+
+  /** Credentials about to go in clear although the server offered STLS. */
+  private noteCleartext(notes: Note[]): void {
+    if (!this.tls && this.caps.has('STLS')) notes.push(authCleartextNote('pop3', 'STLS'))
   }
 
   private endServer(at: number, out: Decoded[]): void {

@@ -18,7 +18,7 @@ export const SMTP_VERBS = new Set([
   'STARTTLS', 'AUTH', 'ETRN', 'ATRN', 'TURN', 'XCLIENT', 'XFORWARD', 'SEND', 'SOML', 'SAML',
 ])
 
-const PATH = /^(FROM|TO)\s*:\s*(<[^>]*>|\S*)\s*(.*)$/i
+const PATH = /^(FROM|TO) *: *(<[^>]*>|[^ ]*) *(.*)$/i
 
 export function parseSmtpCommand(text: string): ParsedSmtpCommand {
   const trimmed = text.replace(/^\s+/, '')
@@ -84,13 +84,17 @@ function parsePathCommand(cmd: ParsedSmtpCommand, keyword: 'FROM' | 'TO'): void 
     return
   }
   const path = m[2]
-  const bracketed = path.startsWith('<') && path.endsWith('>')
+  const bracketed = path.length >= 2 && path.charCodeAt(0) === 0x3c && path.charCodeAt(path.length - 1) === 0x3e
   const address = bracketed ? path.slice(1, -1) : path
   if (!bracketed) {
     cmd.notes.push(mkNote('info', 'SMTP_PATH_WITHOUT_BRACKETS', `The address ${address || '(empty)'} is not in angle brackets`, 'RFC 5321 requires <address>; lenient servers (Postfix by default) accept it.', 'RFC 5321 §4.1.2'))
   }
-  const params: Record<string, string | number | boolean | string[]> = { [keyword.toLowerCase()]: address }
-  for (const word of m[3].split(/\s+/).filter(Boolean)) {
+  const params: Record<string, string | number | boolean | string[]> = { [keyword === 'FROM' ? 'from' : 'to']: address }
+  cmd.params = params
+  const rest = m[3]
+  if (rest.length === 0) return
+  for (const word of rest.split(' ')) {
+    if (word.length === 0) continue
     const eq = word.indexOf('=')
     const key = (eq < 0 ? word : word.slice(0, eq)).toUpperCase()
     const value = eq < 0 ? true : word.slice(eq + 1)
@@ -99,5 +103,4 @@ function parsePathCommand(cmd: ParsedSmtpCommand, keyword: 'FROM' | 'TO'): void 
     else params[key] = value
     cmd.explain.push(`smtp.param.${key}`)
   }
-  cmd.params = params
 }

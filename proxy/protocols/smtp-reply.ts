@@ -38,13 +38,25 @@ export function replyStatus(code: string): ReplyStatus {
   }
 }
 
-const ESC = /^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)/
-
-/** Splits an enhanced status code ('5.7.8') off reply text when its class matches. */
+/**
+ * Splits an enhanced status code ('5.7.8', RFC 3463 2) off reply text when its class
+ * matches the reply's. Hand-parsed: this runs on every reply.
+ */
 export function splitEnhanced(code: string, text: string): { enhanced?: string; text: string } {
-  const m = ESC.exec(text)
-  if (!m || m[1] !== code[0]) return { text }
-  return { enhanced: m[0], text: text.slice(m[0].length).replace(/^\s/, '') }
+  if (text.length < 5 || text.charCodeAt(0) !== code.charCodeAt(0) || text.charCodeAt(1) !== 0x2e) return { text }
+  const a = skipDigits(text, 2)
+  if (a === 2 || text.charCodeAt(a) !== 0x2e) return { text }
+  const b = skipDigits(text, a + 1)
+  if (b === a + 1) return { text }
+  if (b < text.length && text.charCodeAt(b) !== 0x20 && text.charCodeAt(b) !== 0x09) return { text }
+  return { enhanced: text.slice(0, b), text: text.slice(b + 1) }
+}
+
+/** The index after up to three ASCII digits starting at `i`. */
+function skipDigits(text: string, i: number): number {
+  const end = Math.min(text.length, i + 3)
+  while (i < end && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++
+  return i
 }
 
 /** EHLO reply lines after the first: 'SIZE 10240000', 'AUTH PLAIN LOGIN', 'AUTH=PLAIN'. */

@@ -88,6 +88,8 @@ export class SmtpDecoder implements Decoder {
   private lmtp = false
   /** The server accepted HELO/EHLO/LHLO (since the last TLS upgrade). */
   private helloed = false
+  /** HELO/EHLO/LHLO commands sent and not yet answered. */
+  private helloPending = 0
   /** Capabilities of the last EHLO reply (upper-case names). */
   private caps = new Map<string, string[]>()
   private mail: 'none' | 'pending' | 'accepted' = 'none'
@@ -158,6 +160,7 @@ export class SmtpDecoder implements Decoder {
     this.tls = true
     this.caps = new Map()
     this.helloed = false
+    this.helloPending = 0
     this.state = 'helo'
     this.clientMode = 'command'
     this.serverOpaque = false
@@ -311,6 +314,7 @@ export class SmtpDecoder implements Decoder {
       case 'EHLO':
       case 'LHLO':
         this.lmtp = cmd.verb === 'LHLO'
+        this.helloPending++
         this.resetTransaction()
         break
       case 'MAIL':
@@ -380,30 +384,28 @@ export class SmtpDecoder implements Decoder {
 
   /** RFC 5321 4.1.4 ordering, judged on what the client could know when it sent. */
   private checkSequence(cmd: ParsedSmtpCommand, notes: Note[]): void {
-    const seq = (text: string, hint?: string): void => {
-      notes.push(mkNote('warn', 'SMTP_OUT_OF_SEQUENCE', text, hint, 'RFC 5321 §4.1.4'))
-    }
-    const needHelo = !this.helloed && !this.pending.some((p) => p.verb === 'EHLO' || p.verb === 'HELO' || p.verb === 'LHLO')
+    // A HELO/EHLO still in flight counts: pipelining EHLO then MAIL is legal-ish.
+    const needHelo = !this.helloed && this.helloPending === 0
     switch (cmd.verb) {
       case 'MAIL':
-        if (needHelo) seq('MAIL before EHLO/HELO', 'Send EHLO first (again after STARTTLS).')
-        else if (this.mail !== 'none') seq('MAIL inside an open transaction', 'Finish with DATA or RSET before a new MAIL.')
+        if (needHelo) outOfSequence(notes, 'MAIL before EHLO/HELO', 'Send EHLO first (again after STARTTLS).')
+        else if (this.mail !== 'none') outOfSequence(notes, 'MAIL inside an open transaction', 'Finish with DATA or RSET before a new MAIL.')
         break
       case 'RCPT':
-        if (this.mail === 'none') seq('RCPT before an accepted MAIL FROM', 'The server answers 503 5.5.1: send MAIL FROM first.')
+        if (this.mail === 'none') outOfSequence(notes, 'RCPT before an accepted MAIL FROM', 'The server answers 503 5.5.1: send MAIL FROM first.')
         break
       case 'DATA':
-        if (this.mail === 'none') seq('DATA before MAIL FROM', 'A transaction is MAIL FROM, at least one RCPT TO, then DATA.')
-        else if (this.rcptAccepted === 0 && this.rcptPending === 0) seq('DATA without an accepted recipient', 'Every RCPT TO was refused; the server answers 503 or 554.')
+        if (this.mail === 'none') outOfSequence(notes, 'DATA before MAIL FROM', 'A transaction is MAIL FROM, at least one RCPT TO, then DATA.')
+        else if (this.rcptAccepted === 0 && this.rcptPending === 0) outOfSequence(notes, 'DATA without an accepted recipient', 'Every RCPT TO was refused; the server answers 503 or 554.')
         break
       case 'BDAT':
-        if (this.mail === 'none') seq('BDAT before MAIL FROM')
+        if (this.mail === 'none') outOfSequence(notes, 'BDAT before MAIL FROM')
         break
       case 'AUTH':
-        if (needHelo) seq('AUTH before EHLO', 'AUTH is an ESMTP extension: send EHLO first.')
+        if (needHelo) outOfSequence(notes, 'AUTH before EHLO', 'AUTH is an ESMTP extension: send EHLO first.')
         break
       case 'STARTTLS':
-        if (needHelo) seq('STARTTLS before EHLO', 'Send EHLO, check STARTTLS is offered, then STARTTLS.')
+        if (needHelo) outOfSequence(notes, 'STARTTLS before EHLO', 'Send EHLO, check STARTTLS is offered, then STARTTLS.')
         break
     }
   }
@@ -644,6 +646,7 @@ export class SmtpDecoder implements Decoder {
     if (isAuth) {
       this.onAuthReply(r.code, item, raw, at, extra)
     } else {
+      if (cmd.verb === 'EHLO' || cmd.verb === 'LHLO' || cmd.verb === 'HELO') this.helloPending = Math.max(0, this.helloPending - 1)
       switch (cmd.verb) {
         case 'EHLO':
         case 'LHLO':
@@ -835,4 +838,8 @@ export function scanTextLines(buf: Buffer, run: number, limit: number): number {
     i = lf + 1
   }
   return run
+}
+
+function outOfSequence(notes: Note[], text: string, hint?: string): void {
+  notes.push(mkNote('warn', 'SMTP_OUT_OF_SEQUENCE', text, hint, 'RFC 5321 §4.1.4'))
 }
