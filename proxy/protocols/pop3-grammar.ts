@@ -41,6 +41,7 @@ export function multilineKind(cmd: Pop3Command): 'message' | 'lines' | undefined
     case 'CAPA':
       return 'lines'
     case 'AUTH':
+    case 'LANG': // RFC 6856 3: LANG without an argument lists the languages
       return cmd.args.length === 0 ? 'lines' : undefined
     default:
       return undefined

@@ -119,3 +119,11 @@ test('a RETR whose announced octet count differs from the body is noted', () => 
   const { decoded } = replay(factory, t)
   assert.ok(codes(decoded).includes('POP3_SIZE_MISMATCH'))
 })
+
+test('LANG without an argument is a listing, LANG with one is a single line', () => {
+  const d = createPop3Decoder()
+  d.feed('server', Buffer.from('+OK ready\r\n'), 1)
+  d.feed('client', Buffer.from('LANG\r\nLANG es\r\n'), 2)
+  const out = d.feed('server', Buffer.from('+OK Language listing follows\r\nen English\r\nes Español\r\n.\r\n+OK es Idioma cambiado\r\n'), 3)
+  assert.deepEqual(replies(out).map((r) => r.lines.length), [3, 1])
+})
