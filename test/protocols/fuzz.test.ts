@@ -9,7 +9,7 @@ import fc from 'fast-check'
 import type { Decoder, Side } from '../../shared/schema.ts'
 import { createPop3Decoder } from '../../proxy/protocols/pop3.ts'
 import { createSmtpDecoder } from '../../proxy/protocols/smtp.ts'
-import { parseTranscript } from '../helpers/transcript.ts'
+import { normalise, parseTranscript, replay } from '../helpers/transcript.ts'
 
 const runs = Number(process.env.FUZZ_RUNS ?? 150)
 const seed = Number(process.env.FUZZ_SEED ?? 20261126)
@@ -117,6 +117,25 @@ for (const [name, make] of [['SMTP', createSmtpDecoder], ['POP3', createPop3Deco
           drive(make({ maxLineBytes: 64 }), turns, cuts, -1)
         },
       ),
+      { numRuns: runs, seed },
+    )
+  })
+}
+
+for (const [name, make] of [['SMTP', createSmtpDecoder], ['POP3', createPop3Decoder]] as const) {
+  const dir = join(import.meta.dirname, '../fixtures', name.toLowerCase())
+  const transcripts = readdirSync(dir)
+    .filter((f) => f.endsWith('.txt'))
+    .map((f) => parseTranscript(readFileSync(join(dir, f), 'utf8'), f))
+
+  test(`every ${name} fixture cut into many random chunks decodes exactly as whole`, () => {
+    const factory = (o: Parameters<typeof make>[0]) => make(o)
+    const wholes = transcripts.map((t) => JSON.stringify(normalise(replay(factory, t))))
+    fc.assert(
+      fc.property(fc.nat({ max: transcripts.length - 1 }), fc.array(fc.nat(), { minLength: 1, maxLength: 40 }), (which, cuts) => {
+        const got = normalise(replay(factory, transcripts[which], (_i, b) => cut(b, cuts)))
+        assert.equal(JSON.stringify(got), wholes[which], `${transcripts[which].name} with cuts ${cuts.join(',')}`)
+      }),
       { numRuns: runs, seed },
     )
   })
