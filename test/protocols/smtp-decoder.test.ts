@@ -240,3 +240,15 @@ test('a message over the SIZE the server announced, or over the SIZE= declared, 
   assert.deepEqual(codes([end]), ['SMTP_MESSAGE_OVER_SIZE', 'SMTP_SIZE_UNDERSTATED'])
   assert.ok(codes(decoded).includes('SMTP_MESSAGE_TOO_BIG'))
 })
+
+test('plaintext a server sends right after its STARTTLS go-ahead is flagged as injection', () => {
+  const d = createSmtpDecoder()
+  d.feed('server', Buffer.from('220 x\r\n'), 1)
+  d.feed('client', Buffer.from('EHLO a\r\n'), 2)
+  d.feed('server', Buffer.from('250-x\r\n250 STARTTLS\r\n'), 3)
+  d.feed('client', Buffer.from('STARTTLS\r\n'), 4)
+  const out = [...d.feed('server', Buffer.from('220 go ahead\r\n250-injected\r\n250 AUTH PLAIN\r\n'), 5), ...d.upgraded!(6)]
+  const flagged = out.find((x) => x.notes?.some((n) => n.code === 'STARTTLS_INJECTION'))
+  assert.equal(flagged?.from, 'server')
+  assert.equal(out.filter((x) => x.item?.kind === 'reply').length, 1)
+})
