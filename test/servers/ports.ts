@@ -32,6 +32,13 @@ export const users = {
   frank: makeUser('frank'),
   grace: makeUser('grace'),
   heidi: makeUser('heidi'),
+  ivan: makeUser('ivan'),
+  judy: makeUser('judy'),
+  ken: makeUser('ken'),
+  leo: makeUser('leo'),
+  mia: makeUser('mia'),
+  nina: makeUser('nina'),
+  oscar: makeUser('oscar'),
 } as const
 
 export type TestUserName = keyof typeof users

@@ -28,7 +28,7 @@ port_imap=31143 port_imaps=31993 port_pop3=31110 port_pop3s=31995
 port_smtp=31025 port_submission=31587 port_smtps=31465
 # user:password; alice and bob are the documented ones, the others give test files a mailbox
 # of their own so that files running in parallel never expunge each other's mail.
-users="alice:alicepw bob:bobpw carol:carolpw dave:davepw erin:erinpw frank:frankpw grace:gracepw heidi:heidipw"
+users="alice:alicepw bob:bobpw carol:carolpw dave:davepw erin:erinpw frank:frankpw grace:gracepw heidi:heidipw ivan:ivanpw judy:judypw ken:kenpw leo:leopw mia:miapw nina:ninapw oscar:oscarpw"
 
 dovecot_conf=$run/dovecot/dovecot.conf
 dovecot_base=$sockdir/dovecot

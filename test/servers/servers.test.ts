@@ -1,6 +1,6 @@
 // Proves the real-server test bed works on its own, with no proxy in between: curl, swaks and
 // the python seed clients talk straight to Dovecot and Postfix.
-// Each test owns a user's mailbox (carol, dave, erin, frank) so other files can run alongside.
+// Each test owns a user's mailbox (carol, nina, oscar, leo) so other files can run alongside.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, X509Certificate } from 'node:crypto'
@@ -162,7 +162,7 @@ test('relaying off mail.test is refused with 554 unless authenticated, and authe
 test('the seed SMTP exchange, with "auth login" in lower case, is accepted and read back by the seed POP3 exchange', async (t) => {
   const servers = await realServers(t)
   if (!servers) return
-  const dave = users.dave
+  const dave = users.nina
   await resetMailbox(dave.user)
   const sent = ok(await python<{ steps: { command: string; code: number }[] }>(scripts.seedSmtp, [...loginArgs(servers.host, servers.smtp, users.alice), '--to', dave.address]), 'seed SMTP')
   assert.deepEqual(
@@ -192,7 +192,7 @@ test('the seed SMTP exchange, with "auth login" in lower case, is accepted and r
 test('the seed IMAP exchange works on an empty INBOX and leaves it empty after its EXPUNGE', async (t) => {
   const servers = await realServers(t)
   if (!servers) return
-  const erin = users.erin
+  const erin = users.oscar
   await resetMailbox(erin.user)
   const seed = ok(
     await python<{ appended: boolean; exists: number; body: string; expunged: string[]; list: string[] }>(
@@ -214,7 +214,7 @@ test('the seed IMAP exchange works on an empty INBOX and leaves it empty after i
 test('a changed password applies at the next login and the old one is refused', async (t) => {
   const servers = await realServers(t)
   if (!servers) return
-  const frank = users.frank
+  const frank = users.leo
   const login = (password: string) => python(scripts.seedPop3, loginArgs(servers.host, servers.pop3, { user: frank.user, password }))
   try {
     await setPassword(frank.user, 'changed')
