@@ -61,10 +61,3 @@ export class OpaqueTail {
 export function lineTooLongNote(code: string, line: Line, limit: number, what: string, ref: string): Note {
   return mkNote('warn', code, `${what} is ${line.length} bytes, over the limit of ${limit}`, 'Strict servers reject or truncate such lines.', ref)
 }
-
-/** Keeps at most `max` entries in a list, counting what was left out. */
-export function capPush<T>(list: T[], value: T, max: number): boolean {
-  if (list.length >= max) return false
-  list.push(value)
-  return true
-}
