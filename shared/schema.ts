@@ -405,6 +405,11 @@ export interface DecoderOptions {
   messages?: MessageSink
   /** RFC limits are notes, not cuts; past this a line is treated as opaque. */
   maxLineBytes?: number
+  /**
+   * Added by the SMTP/POP3 helper: the session is TLS from its first byte (smtps, pop3s,
+   * imaps). Decoders then never report credentials as sent in clear.
+   */
+  implicitTls?: boolean
 }
 
 /** A session summary for lists: what GET /api/sessions returns. */

@@ -94,6 +94,7 @@ export class Pop3Decoder implements Decoder {
 
   constructor(options: DecoderOptions) {
     this.options = options
+    this.tls = options.implicitTls === true
     const framing = { maxLineBytes: options.maxLineBytes ?? 64 * 1024 }
     this.framers = { client: new LineFramer(framing), server: new LineFramer(framing) }
   }

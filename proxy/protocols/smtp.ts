@@ -116,6 +116,7 @@ export class SmtpDecoder implements Decoder {
 
   constructor(options: DecoderOptions) {
     this.options = options
+    this.tls = options.implicitTls === true
     const framing = { maxLineBytes: options.maxLineBytes ?? 64 * 1024 }
     this.framers = { client: new LineFramer(framing), server: new LineFramer(framing) }
   }

@@ -252,3 +252,14 @@ test('plaintext a server sends right after its STARTTLS go-ahead is flagged as i
   assert.equal(flagged?.from, 'server')
   assert.equal(out.filter((x) => x.item?.kind === 'reply').length, 1)
 })
+
+test('on an implicit-TLS port credentials are never reported as cleartext', () => {
+  for (const [implicitTls, flagged] of [[false, true], [true, false]] as const) {
+    const d = createSmtpDecoder({ implicitTls })
+    d.feed('server', Buffer.from('220 x\r\n'), 1)
+    d.feed('client', Buffer.from('EHLO a\r\n'), 2)
+    d.feed('server', Buffer.from('250-x\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n'), 3)
+    const out = d.feed('client', Buffer.from('AUTH PLAIN AGFsaWNlAHNlY3JldG8=\r\n'), 4)
+    assert.equal(codes(out).includes('AUTH_CLEARTEXT'), flagged)
+  }
+})
