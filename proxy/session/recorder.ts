@@ -33,6 +33,8 @@ export interface RecorderInit {
   at?: number
   /** Turn decoding off (the raw capture still happens). */
   decode?: boolean
+  /** The client leg is TLS from the first byte (smtps...): credentials are not in the clear. */
+  implicitTls?: boolean
 }
 
 /** How many command refs we remember for pairing; older ones can no longer be paired. */
@@ -76,7 +78,7 @@ export class SessionRecorder {
       origin: init.origin ?? { kind: 'live' },
     }
     if (init.decode !== false) {
-      this.decoder = createDecoder(init.protocol, { messages: this.messageSink() })
+      this.decoder = createDecoder(init.protocol, { messages: this.messageSink(), implicitTls: init.implicitTls })
     }
     open.set(this.session.id, this)
     feed.emit('session-opened', this.session)
