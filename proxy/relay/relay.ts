@@ -8,6 +8,8 @@ import type { CloseReason, Note, Protocol, Route, Side, TlsLeg } from '../../sha
 import type { Feed } from '../feed.ts'
 import { now } from '../clock.ts'
 import { SessionRecorder } from '../session/recorder.ts'
+import { sniffWrongMode, wrongModeNote, type WrongMode } from '../tls/notes.ts'
+import { looksLikeClientHello } from '../tls/sniff.ts'
 
 /** What the relay needs from the TLS layer (proxy/tls); absent, STARTTLS is passed through. */
 export interface TlsSupport {
@@ -32,6 +34,7 @@ export function relayConnection(client: net.Socket, route: Route, opts: RelayOpt
     route: { id: route.id, listenUrl: route.listenUrl, upstreamUrl: route.upstreamUrl },
     client: { address: client.remoteAddress ?? '?', port: client.remotePort ?? 0 },
     server: { host: route.upstream.host, address: route.upstream.host, port: route.upstream.port },
+    implicitTls: route.listen.tls,
   })
   new Relay(client, route, opts, rec).start()
   return rec
@@ -45,6 +48,8 @@ class Relay {
   private readonly ended = { client: false, server: false }
   private readonly detach: (() => void)[] = []
   private finished = false
+  /** The first bytes of each raw leg, until they tell TLS from plaintext (undefined: done). */
+  private readonly head: Record<Side, Buffer | undefined> = { client: Buffer.alloc(0), server: Buffer.alloc(0) }
 
   constructor(
     private client: net.Socket,
@@ -63,25 +68,41 @@ class Relay {
     void this.connect()
   }
 
+  /** Implicit TLS on both legs in passthrough mode: relay the encrypted bytes untouched. */
+  private get implicitPassthrough(): boolean {
+    return this.route.tlsMode === 'passthrough' && this.route.listen.tls && this.route.upstream.tls
+  }
+
   private async connect(): Promise<void> {
     const { route } = this
-    try {
-      if (route.listen.tls) {
-        if (!this.opts.tls) throw new Error('implicit TLS needs the TLS layer')
-        const { tls, info } = await this.opts.tls.acceptClient(this.client, route)
+    const tlsSupport = this.opts.tls
+    const intercept = !this.implicitPassthrough
+    if (this.implicitPassthrough) this.rec.passthrough()
+    if (intercept && route.listen.tls) {
+      try {
+        if (!tlsSupport) throw new Error('implicit TLS needs the TLS layer')
+        const { tls, info } = await tlsSupport.acceptClient(this.client, route)
         this.client = this.adopt(tls, 'client')
         this.rec.tls(info)
+      } catch (err) {
+        // The client never got a TLS session: there is nobody to answer in the protocol.
+        this.tlsFailed('client', err, 'implicit')
+        return
       }
-      if (route.upstream.tls) {
-        if (!this.opts.tls) throw new Error('implicit TLS needs the TLS layer')
-        const { tls, info, notes } = await this.withConnectTimeout(this.opts.tls.connectServer(undefined, route))
+    }
+    try {
+      if (intercept && route.upstream.tls) {
+        if (!tlsSupport) throw new Error('implicit TLS needs the TLS layer')
+        const { tls, info, notes } = await this.withConnectTimeout(tlsSupport.connectServer(undefined, route))
         this.server = this.adopt(tls, 'server')
         this.rec.tls(info, now(), notes)
       } else {
         this.server = this.adopt(await this.dial(), 'server')
       }
     } catch (err) {
-      this.unreachable(err as NodeJS.ErrnoException)
+      const code = (err as { code?: string }).code
+      if (err instanceof Error && err.name === 'TlsError' && code !== 'TLS_UPSTREAM_UNREACHABLE') this.tlsFailed('server', err, 'implicit')
+      else this.unreachable(err as NodeJS.ErrnoException)
       return
     }
     if (this.finished || this.client.destroyed) {
@@ -153,6 +174,7 @@ class Relay {
       this.lastActivity = now()
       if (!dst.write(chunk)) src.pause()
       // Tap after the write: the recorder never delays a forwarded byte.
+      if (this.head[side] !== undefined) this.sniff(side, chunk)
       if (this.rec.chunk(side, chunk, this.lastActivity)) this.startTls()
     }
     const onDrain = () => src.resume()
@@ -173,6 +195,27 @@ class Relay {
     })
   }
 
+  /**
+   * "Wrong port or TLS mode" from the first bytes of a leg mailtap does not decrypt: a TLS
+   * record from an upstream dialled in plaintext, plaintext on an implicit-TLS passthrough.
+   * A ClientHello on a plaintext listener is left to the decoder (TLS_ON_PLAINTEXT_PORT),
+   * which already says so; a second note would only repeat it.
+   */
+  private sniff(side: Side, chunk: Buffer): void {
+    const head = Buffer.concat([this.head[side]!, chunk.subarray(0, 16)])
+    const legIsTls = side === 'client' ? this.route.listen.tls : this.route.upstream.tls
+    const raw = !legIsTls || this.implicitPassthrough
+    // Six bytes tell a ClientHello; a line end tells plaintext. Fewer: wait for more.
+    if (raw && head.length < 6 && !head.includes(0x0a)) {
+      this.head[side] = head
+      return
+    }
+    this.head[side] = undefined
+    if (!raw) return
+    const kind: WrongMode | undefined = sniffWrongMode(side, legIsTls, head)
+    if (kind && kind !== 'client-tls-on-plaintext') this.rec.note(wrongModeNote(kind))
+  }
+
   /** The server accepted STARTTLS/STLS: upgrade both legs at this exact byte boundary. */
   private startTls(): void {
     const tlsSupport = this.opts.tls
@@ -187,35 +230,101 @@ class Relay {
     for (const undo of this.detach.splice(0)) undo()
     client.pause()
     server.pause()
+    // Plaintext already read past the go-ahead (sent before the handshake, the CVE-2011-0411
+    // class) must never reach a TLS engine: it goes to the recorder, which flags it, and no
+    // further. A ClientHello right behind it is handed back to the socket.
+    this.dropInjected(client, 'client')
+    this.dropInjected(server, 'server')
     const at = now()
     void (async () => {
-      try {
-        const [c, s] = await Promise.all([
-          tlsSupport.acceptClient(client, this.route),
-          this.withConnectTimeout(tlsSupport.connectServer(server, this.route)),
-        ])
-        this.client = this.adopt(c.tls, 'client')
-        this.server = this.adopt(s.tls, 'server')
-        this.rec.tls(c.info)
-        this.rec.tls(s.info, now(), s.notes)
+      const [c, s] = await Promise.allSettled([
+        tlsSupport.acceptClient(client, this.route),
+        this.withConnectTimeout(tlsSupport.connectServer(server, this.route)),
+      ])
+      if (c.status === 'fulfilled' && s.status === 'fulfilled') {
+        this.client = this.adopt(c.value.tls, 'client')
+        this.server = this.adopt(s.value.tls, 'server')
+        this.rec.tls(c.value.info)
+        this.rec.tls(s.value.info, now(), s.value.notes)
         this.rec.upgraded()
         this.pipe()
-      } catch (err) {
-        this.closeReason = 'tls-failed'
-        this.closeDetail = (err as Error).message
-        this.rec.note(
-          {
-            level: 'error',
-            code: 'TLS_UPGRADE_FAILED',
-            text: `TLS upgrade failed: ${(err as Error).message}`,
-            hint: (err as { hint?: string }).hint,
-          },
-          at,
-        )
-        client.destroy()
-        server.destroy()
+        return
       }
+      if (c.status === 'fulfilled') {
+        // The client is in TLS with us but the upstream is not: tell it why, in its protocol.
+        this.client = this.adopt(c.value.tls, 'client')
+        this.rec.tls(c.value.info)
+        this.tlsFailed('server', (s as PromiseRejectedResult).reason, 'starttls', at)
+        server.destroy()
+        return
+      }
+      if (s.status === 'fulfilled') s.value.tls.destroy()
+      else server.destroy()
+      this.tlsFailed('client', c.reason, 'starttls', at)
+      // An upstream failure as well is worth its own event.
+      if (s.status === 'rejected') this.recordTlsFailure('server', s.reason, 'starttls', at)
     })()
+  }
+
+  /** Takes plaintext bytes already buffered on `socket` out of the way of the handshake. */
+  private dropInjected(socket: net.Socket, side: Side): void {
+    if (socket.readableLength === 0) return
+    const chunks: Buffer[] = []
+    for (let b: Buffer | null; (b = socket.read() as Buffer | null) !== null; ) chunks.push(b)
+    const pending = Buffer.concat(chunks)
+    // Only a client speaks first in TLS: whatever the upstream sent before our ClientHello is plaintext.
+    let keep = pending.length
+    if (side === 'client') {
+      for (let i = 0; i < pending.length; i++) {
+        if (pending[i] === 0x16 && looksLikeClientHello(pending.subarray(i))) {
+          keep = i
+          break
+        }
+      }
+    }
+    if (keep < pending.length) socket.unshift(pending.subarray(keep))
+    if (keep > 0) this.rec.chunk(side, pending.subarray(0, keep))
+  }
+
+  /** A TLS handshake failed on `leg`: the event, the note in plain words, the close. */
+  private tlsFailed(leg: Side, err: unknown, how: TlsLeg['how'], at: number = now()): void {
+    const { text } = this.recordTlsFailure(leg, err, how, at)
+    this.closeReason = 'tls-failed'
+    this.closeDetail = `${leg}: ${text}`
+    this.finished = true
+    void this.rec.close('tls-failed', this.closeDetail)
+    if (leg === 'server' && !this.client.destroyed) {
+      // The client still speaks the protocol with us (plaintext, or TLS with mailtap): answer it.
+      const upstream = `${this.route.upstream.host}:${this.route.upstream.port}`
+      this.client.end(unavailableReply(this.route.protocol, `mailtap: TLS to upstream ${upstream} failed: ${text}`))
+      setTimeout(() => this.client.destroy(), 5000).unref()
+    } else {
+      this.client.destroy()
+    }
+  }
+
+  private recordTlsFailure(leg: Side, err: unknown, how: TlsLeg['how'], at: number): { text: string } {
+    const e = err as { code?: string; message?: string; hint?: string; alert?: string; info?: TlsLeg }
+    const text = e?.message ?? String(err)
+    const info: TlsLeg = e?.info ?? { leg, mode: 'intercept', how }
+    const wrongMode: Record<string, WrongMode> = {
+      TLS_CLIENT_SENT_PLAINTEXT: 'client-plaintext-on-tls',
+      TLS_UPSTREAM_SENT_PLAINTEXT: 'server-plaintext-on-tls',
+    }
+    const kind = e?.code ? wrongMode[e.code] : undefined
+    // Plaintext on a leg that was meant to be TLS from its first byte is the wrong-port case;
+    // after STARTTLS it is a broken client or server, and keeps the handshake's own code.
+    const note: Note =
+      kind && how === 'implicit'
+        ? { ...wrongModeNote(kind), text: `${wrongModeNote(kind).text}${e.alert ? ` [OpenSSL: ${e.alert}]` : ''}` }
+        : {
+            level: 'error',
+            code: e?.code && e.code !== 'ERR_TLS' ? e.code : 'TLS_HANDSHAKE_FAILED',
+            text: `TLS with the ${leg} failed: ${text}`,
+            hint: e?.hint,
+          }
+    this.rec.note(note, at, { kind: 'tls', phase: 'failed', leg, info, error: text })
+    return { text }
   }
 
   private armIdleTimeout(): void {
@@ -310,7 +419,12 @@ export function describeConnectError(err: NodeJS.ErrnoException): string {
 
 /** The protocol's own way of saying "service not available" (RFC 5321, 1939/2449, 9051). */
 export function unreachableReply(protocol: Protocol, upstream: string, cause: string): string {
-  const text = `mailtap: upstream ${upstream} unreachable: ${cause}`
+  return unavailableReply(protocol, `mailtap: upstream ${upstream} unreachable: ${cause}`)
+}
+
+/** A one-line "service not available, closing" in the protocol's words. */
+export function unavailableReply(protocol: Protocol, text: string): string {
+  text = text.replace(/[\r\n]+/g, ' ')
   switch (protocol) {
     case 'smtp':
       return `421 4.4.1 ${text}\r\n`
