@@ -24,3 +24,8 @@ export type ServerMessage =
   | { type: 'reset'; reason: string }
   | { type: 'error'; message: string }
   | { type: 'pong'; id?: number }
+  /**
+   * Sessions removed from the store (DELETE /api/sessions/:id, DELETE /api/sessions).
+   * Sent to list subscribers and to subscribers of those sessions, whose subscriptions end.
+   */
+  | { type: 'session-deleted'; sessionIds: string[] }

@@ -12,6 +12,14 @@ import type { Feed, FeedEvents } from '../feed.ts'
 import type { Store } from '../store/index.ts'
 import { redactEvent } from '../store/redact.ts'
 
+// Deletions travel on the feed like every other lifecycle fact: whoever deletes (the
+// API today) emits, the hub tells dashboards. Declared here until feed.ts lists it.
+declare module '../feed.ts' {
+  interface FeedEvents {
+    'session-deleted': [sessionIds: string[]]
+  }
+}
+
 export interface HubOptions {
   feed: Feed
   store: Store
@@ -186,6 +194,26 @@ export function attachHub(server: Server, options: HubOptions): Hub {
       if (u?.timer) clearTimeout(u.timer)
       updates.delete(s.id)
       broadcastSession('session-closed', s)
+    },
+    'session-deleted': (sessionIds) => {
+      if (sessionIds.length === 0) return
+      let payload: string | undefined
+      for (const c of clients) {
+        let subscribed = false
+        for (const id of sessionIds) {
+          if (!c.subs.has(id)) continue
+          subscribed = true
+          unsubscribe(c, id)
+        }
+        if (!c.list && !subscribed) continue
+        payload ??= JSON.stringify({ type: 'session-deleted', sessionIds } satisfies ServerMessage)
+        send(c, payload)
+      }
+      for (const id of sessionIds) {
+        const u = updates.get(id)
+        if (u?.timer) clearTimeout(u.timer)
+        updates.delete(id)
+      }
     },
     event: (sessionId, event) => {
       const subs = bySession.get(sessionId)

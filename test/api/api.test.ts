@@ -9,6 +9,7 @@ import type { HttpServer } from '../../proxy/api/app.ts'
 import { SessionRecorder } from '../../proxy/session/recorder.ts'
 import { ATTACHMENT_TEXT, IMAP_SESSION, MIME_MESSAGE, PASSWORD, PLAIN_B64, POP3_SESSION, SMTP_SESSION } from './fixtures.ts'
 import { openTestStore, recordTranscript, startTestApi, type TestStore } from './helpers.ts'
+import { curl } from '../helpers/clients.ts'
 
 let ts: TestStore
 let api: HttpServer
@@ -338,9 +339,55 @@ describe('imports', () => {
     await error('/api/import', 400, /import failed: .*not valid json/, { method: 'POST', body: '{"format":' })
     await error('/api/import', 400, /import failed: the json is not a mailtap export/, { method: 'POST', body: '{"a":1}' })
     await error('/api/import?protocol=ftp', 400, /'protocol' must be one of/, { method: 'POST', body: 'C: NOOP\n' })
+  })
+
+  test('a multipart form upload imports the file, named after it', async () => {
     const form = new FormData()
-    form.append('file', new Blob(['C: NOOP\n']), 'x.txt')
-    await error('/api/import', 415, /not multipart\/form-data/, { method: 'POST', body: form })
+    form.append('file', new Blob(['USER ana\n>+OK\nQUIT\n>+OK bye\n']), 'from-a-form.txt')
+    const { session } = await json('/api/import', 201, { method: 'POST', body: form })
+    assert.equal(session.protocol, 'pop3')
+    assert.equal(session.origin.file, 'from-a-form.txt')
+    const { events } = await json(`/api/sessions/${session.id}`)
+    assert.ok(events.some((e: SessionEvent) => e.item?.kind === 'command' && e.item.verb === 'USER'), 'USER was decoded')
+  })
+
+  test('curl -F file=@transcript.txt with a protocol field imports like a raw body', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mailtap-import-form-'))
+    try {
+      const file = join(dir, 'notes.txt')
+      await writeFile(file, 'C: NOOP\nS: 250 ok\n')
+      const r = await curl(['-F', `file=@${file}`, '-F', 'protocol=smtp', `${api.url}/api/import`])
+      assert.equal(r.code, 0, r.stderr)
+      const { session } = JSON.parse(r.stdout) as { session: Session }
+      assert.equal(session.protocol, 'smtp')
+      assert.equal(session.origin?.file, 'notes.txt')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('a form with the transcript pasted in a text field imports it', async () => {
+    const form = new FormData()
+    form.append('transcript', 'C: NOOP\nS: 250 ok\n')
+    form.append('protocol', 'smtp')
+    const { session } = await json('/api/import?name=pasted', 201, { method: 'POST', body: form })
+    assert.equal(session.protocol, 'smtp')
+    assert.equal(session.origin.file, 'pasted')
+  })
+
+  test('a form without a file, or with two unnamed files, is a 400 that says what to send', async () => {
+    const empty = new FormData()
+    empty.append('protocol', 'smtp')
+    await error('/api/import', 400, /the form has no file: send it as a field named 'file'/, { method: 'POST', body: empty })
+    const two = new FormData()
+    two.append('a', new Blob(['C: NOOP\n']), 'a.txt')
+    two.append('b', new Blob(['C: NOOP\n']), 'b.txt')
+    await error('/api/import', 400, /the form has 2 files \(a, b\)/, { method: 'POST', body: two })
+    await error('/api/import', 400, /multipart\/form-data body could not be read/, {
+      method: 'POST',
+      body: '--x\r\nbroken',
+      headers: { 'content-type': 'multipart/form-data; boundary=x' },
+    })
   })
 })
 

@@ -89,13 +89,17 @@ export function sessionsRouter(ctx: ApiContext): Router {
     const session = sessionOr404(store, req.params.id)
     if (session.status === 'live') throw new HttpError(409, `session '${session.id}' is live; it can be deleted once it has ended`)
     if (!(await store.delete(session.id))) throw new HttpError(409, `session '${session.id}' could not be deleted`)
+    ctx.feed.emit('session-deleted', [session.id])
     res.json({ deleted: session.id })
   })
 
   r.delete('/sessions', async (_req, res) => {
-    const before = store.size().sessions
+    const before = store.list({ limit: Number.MAX_SAFE_INTEGER }).sessions.map((s) => s.id)
     await store.deleteAll()
-    res.json({ deleted: before - store.size().sessions })
+    // Live sessions stay; what is gone is what dashboards must drop.
+    const gone = before.filter((id) => !store.get(id))
+    if (gone.length) ctx.feed.emit('session-deleted', gone)
+    res.json({ deleted: gone.length })
   })
 
   return r
