@@ -6,7 +6,7 @@ import react from '@vitejs/plugin-react'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('.', import.meta.url))
-const target = process.env.MAILTAP_URL ?? 'http://127.0.0.1:8025'
+const target = process.env.MAILTAP_URL ?? 'http://127.0.0.1:8725'
 
 export default defineConfig({
   root,
