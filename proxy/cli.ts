@@ -1,5 +1,6 @@
 // Command-line parsing: argv to a Command. No side effects beyond reading --config.
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { parseFaults } from './lab/faults.ts'
 import { DEFAULT_HTTP_PORT, UsageError, readConfigFile, resolveConfig, type Config, type Settings } from './config.ts'
 
 export type Command =
@@ -43,7 +44,13 @@ Options:
   --config FILE                     a JSON file with the same settings (flags win), e.g.
                                     {"routes": ["smtp://:2525=smtp://mail.example.com:25"], "http": "8725"}
   --lab                             also start the embedded lab mail server (the default without routes)
-  --lab-faults SPEC                 inject failures in the lab, e.g. auth=0.5,rcpt=452
+  --lab-faults SPEC                 inject failures in the lab, e.g. auth=0.5,rcpt=452,mail=421,slow=2000,
+                                    pop3-in-use,imap-overquota. A 421 disconnect: mail=421 (or rcpt=/data=421),
+                                    or drop; QUIT has no hook. Rules: auth connect mail rcpt data drop slow
+                                    pop3-in-use imap-overquota all seed; TRIGGER=P (0..1 or N%) or =CODE@P
+  --lab-ports auto|SMTP,POP3,IMAP[,SMTPS,POP3S,IMAPS]
+                                    the lab's proxy ports (default 2525,1110,1143,2465,1995,1993);
+                                    auto: free ports, printed in the banner
   --tls-mode intercept|passthrough  what to do with STARTTLS and implicit TLS (default intercept)
   --upstream-verify strict|warn|off on a bad upstream certificate: refuse, warn, or ignore (default warn)
   --keylog FILE                     write TLS secrets in NSS key log format (also $SSLKEYLOGFILE)
@@ -68,6 +75,7 @@ const RUN = {
   http: { type: 'string' },
   lab: { type: 'boolean' },
   'lab-faults': { type: 'string' },
+  'lab-ports': { type: 'string' },
   'tls-mode': { type: 'string' },
   'upstream-verify': { type: 'string' },
   keylog: { type: 'string' },
@@ -131,6 +139,7 @@ export function parseCommand(argv: string[]): Command {
   set('data', v.data as string | undefined)
   if (v.lab) set('lab', true)
   set('labFaults', v['lab-faults'] as string | undefined)
+  set('labPorts', v['lab-ports'] as string | undefined)
   set('tlsMode', v['tls-mode'] as string | undefined)
   set('upstreamVerify', v['upstream-verify'] as string | undefined)
   set('keylog', v.keylog as string | undefined)
@@ -142,6 +151,17 @@ export function parseCommand(argv: string[]): Command {
   set('token', v.token as string | undefined)
   if (settings.labFaults !== undefined && settings.routes?.length && !settings.lab) {
     throw new UsageError('--lab-faults needs the lab: add --lab, or drop --route')
+  }
+  if (settings.labPorts !== undefined && settings.routes?.length && !settings.lab) {
+    throw new UsageError('--lab-ports needs the lab: add --lab, or drop --route')
+  }
+  if (settings.labFaults !== undefined) {
+    // Checked here so a typo fails before anything is started or written.
+    try {
+      parseFaults(String(settings.labFaults))
+    } catch (err) {
+      throw new UsageError(`bad value for --lab-faults: ${(err as Error).message}`)
+    }
   }
   const config = resolveConfig(settings)
   const [first] = parsed.positionals

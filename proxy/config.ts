@@ -22,6 +22,8 @@ export interface Config {
   /** Lab mode: the embedded mail server behind the proxy. */
   lab: boolean
   labFaults?: string
+  /** Lab mode's proxy ports (0: ephemeral); undefined: the fixed defaults 2525/1110/1143/2465/1995/1993. */
+  labPorts?: LabProxyPorts
   /** Recording retention; undefined = keep everything. */
   retention: { maxSessions?: number; maxBytes?: number; maxAgeMs?: number }
   /** Required for a non-loopback --http bind; generated when absent. */
@@ -40,6 +42,8 @@ export interface Settings {
   keylog?: string
   lab?: boolean
   labFaults?: string
+  /** `auto` or `SMTP,POP3,IMAP[,SMTPS,POP3S,IMAPS]`. */
+  labPorts?: string
   maxSessions?: number
   maxBytes?: number
   maxAgeDays?: number
@@ -47,6 +51,44 @@ export interface Settings {
 }
 
 export const DEFAULT_HTTP_PORT = 8725
+
+export interface LabProxyPorts {
+  smtp: number
+  pop3: number
+  imap: number
+  smtps: number
+  pop3s: number
+  imaps: number
+}
+
+const LAB_PORT_NAMES = ['smtp', 'pop3', 'imap', 'smtps', 'pop3s', 'imaps'] as const
+
+/**
+ * `--lab-ports auto` (every lab proxy port ephemeral, for tests and a second instance) or
+ * `SMTP,POP3,IMAP[,SMTPS,POP3S,IMAPS]`; TLS ports left out are ephemeral, so they never
+ * collide with a first instance on the defaults. The banner prints what was bound.
+ */
+export function parseLabPorts(text: string): LabProxyPorts {
+  const value = text.trim().toLowerCase()
+  const zero = { smtp: 0, pop3: 0, imap: 0, smtps: 0, pop3s: 0, imaps: 0 }
+  if (value === 'auto') return zero
+  const parts = value.split(',').map((p) => p.trim())
+  const bad = () => new UsageError(`bad value for --lab-ports: '${text}' (expected auto, or SMTP,POP3,IMAP[,SMTPS,POP3S,IMAPS] ports, e.g. 2525,1110,1143)`)
+  if (parts.length !== 3 && parts.length !== 6) throw bad()
+  const out: LabProxyPorts = { ...zero }
+  parts.forEach((p, i) => {
+    if (!/^\d+$/.test(p) || Number(p) > 65535) throw bad()
+    out[LAB_PORT_NAMES[i]!] = Number(p)
+  })
+  const used = new Map<number, string>()
+  for (const name of LAB_PORT_NAMES) {
+    const port = out[name]
+    if (port === 0) continue
+    if (used.has(port)) throw new UsageError(`bad value for --lab-ports: ${used.get(port)} and ${name} both on port ${port}`)
+    used.set(port, name)
+  }
+  return out
+}
 
 const SCHEMES: Record<string, { protocol: Protocol; tls: boolean; port: number }> = {
   smtp: { protocol: 'smtp', tls: false, port: 25 },
@@ -159,7 +201,7 @@ export function readConfigFile(file: string): Settings {
   }
   const allowed = new Set<keyof Settings>([
     'routes', 'http', 'data', 'idleTimeout', 'connectTimeout', 'tlsMode', 'upstreamVerify',
-    'keylog', 'lab', 'labFaults', 'maxSessions', 'maxBytes', 'maxAgeDays', 'token',
+    'keylog', 'lab', 'labFaults', 'labPorts', 'maxSessions', 'maxBytes', 'maxAgeDays', 'token',
   ])
   for (const key of Object.keys(data)) {
     if (!allowed.has(key as keyof Settings)) {
@@ -200,6 +242,7 @@ export function resolveConfig(s: Settings): Config {
     keylog: s.keylog ?? process.env.SSLKEYLOGFILE,
     lab: s.lab ?? routes.length === 0,
     labFaults: s.labFaults,
+    labPorts: s.labPorts !== undefined ? parseLabPorts(String(s.labPorts)) : undefined,
     retention: {
       maxSessions: s.maxSessions,
       maxBytes: s.maxBytes,

@@ -27,7 +27,7 @@ const LAB_PORTS = { smtp: 2525, pop3: 1110, imap: 1143, smtps: 2465, pop3s: 1995
 
 const DASHBOARD_DIR = path.resolve(import.meta.dirname, '../dashboard/dist')
 
-async function run(config: Config, labPortsAuto: boolean): Promise<void> {
+async function run(config: Config): Promise<void> {
   const feed = new Feed()
   const ca = await loadOrCreateCa(config.dataDir)
   const store = await openStore({
@@ -52,7 +52,7 @@ async function run(config: Config, labPortsAuto: boolean): Promise<void> {
     const leaf = await ca.issue(['localhost', '127.0.0.1', 'mail.test'])
     lab = await startLab({ dataDir: config.dataDir, tls: { key: leaf.key, cert: leaf.cert }, faults })
     upstreamCa.push(ca.certPem)
-    const p = (name: keyof typeof LAB_PORTS) => (labPortsAuto ? 0 : LAB_PORTS[name])
+    const p = (name: keyof typeof LAB_PORTS) => (config.labPorts ?? LAB_PORTS)[name]
     routes.push(
       parseRoute(`smtp://127.0.0.1:${p('smtp')}=smtp://127.0.0.1:${lab.ports.smtp}`),
       parseRoute(`pop3://127.0.0.1:${p('pop3')}=pop3://127.0.0.1:${lab.ports.pop3}`),
@@ -66,15 +66,23 @@ async function run(config: Config, labPortsAuto: boolean): Promise<void> {
   const tls = createTlsSupport({ ca, verify: config.upstreamVerify, keylog, upstreamCa })
   const listeners: RouteListener[] = []
   try {
-    for (const route of routes) {
-      listeners.push(
-        await listenRoute(route, {
-          feed,
-          tls,
-          idleTimeoutMs: config.idleTimeoutMs,
-          connectTimeoutMs: config.connectTimeoutMs,
-        }),
-      )
+    for (const [i, route] of routes.entries()) {
+      try {
+        listeners.push(
+          await listenRoute(route, {
+            feed,
+            tls,
+            idleTimeoutMs: config.idleTimeoutMs,
+            connectTimeoutMs: config.connectTimeoutMs,
+          }),
+        )
+      } catch (err) {
+        // A lab port taken (often a second mailtap): one line that says how to run anyway.
+        if (i >= config.routes.length && err instanceof ListenError && /already in use/.test(err.message)) {
+          throw new ListenError(`lab ${err.message}; start with --lab-ports auto (free ports) or --lab-ports SMTP,POP3,IMAP`)
+        }
+        throw err
+      }
     }
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()))
@@ -166,7 +174,7 @@ async function main(argv: string[]): Promise<void> {
         console.log(VERSION)
         return
       case 'run':
-        return await run(cmd.config, process.env.MAILTAP_LAB_PORTS === 'auto')
+        return await run(cmd.config)
       case 'ca':
         return await printCa(cmd.config)
       case 'export': {

@@ -65,8 +65,21 @@ export function banner(lab: Lab, proxyPorts: LabPorts, dashboardUrl: string, hos
     row('IMAP', proxyPorts.imap, 'STARTTLS', proxyPorts.imaps, 'imaps'),
     `  Users      ${lab.users.map((u) => `${u.name} / ${u.password}`).join('    ')}    (domain ${lab.domain}; log in as ${a.name} or ${a.name}@${lab.domain})`,
   ]
+  // The user's seed notes log in as pepe (POP3) and "usuario" (IMAP): say they can be typed as written.
+  const pepe = lab.users.find((u) => u.name === 'pepe')
+  const usuario = lab.users.find((u) => u.name === 'usuario')
+  if (pepe && usuario) {
+    lines.push(
+      `  Seed notes the examples work as written: POP3 USER ${pepe.name} / PASS ${pepe.password}, IMAP 1 login "${usuario.name}" "${usuario.password}",`,
+      `             SMTP ${pepe.aliases?.[0] ?? pepe.name} -> ${usuario.aliases?.[0] ?? usuario.name} (AUTH LOGIN as ${pepe.name})`,
+    )
+  }
   const faults = describeFaults(lab.faults)
-  if (faults) lines.push(`  Faults     ${faults}`)
+  lines.push(
+    faults
+      ? `  Faults     ${faults}`
+      : `  Faults     none; for a lesson: --lab-faults auth,rcpt=452,mail=421,slow=2000,pop3-in-use,imap-overquota  (mail=421 or drop: a 421 disconnect)`,
+  )
   lines.push(
     '',
     'Try it (every session shows up in the dashboard):',

@@ -66,9 +66,13 @@ export const LAB_FAULTS_HELP = `--lab-faults SPEC   inject failures into the lab
     all=P                every trigger but slow and connect, with probability P
     seed=N               seed the random generator (reproducible runs)
   P is 0..1 or a percentage (default 1 = always).
-  e.g. --lab-faults auth=0.5,rcpt=452,slow=2000,pop3-in-use,imap-overquota`
+  A 421 disconnect: mail=421 (or rcpt=421, data=421) at that command, or drop at the next one
+  (quit=421 is not possible: smtp-server answers QUIT itself).
+  e.g. --lab-faults auth=0.5,rcpt=452,mail=421,slow=2000,pop3-in-use,imap-overquota`
 
 const TRIGGERS: readonly FaultTrigger[] = ['auth', 'connect', 'mail', 'rcpt', 'data', 'drop', 'slow', 'pop3-in-use', 'imap-overquota']
+/** SMTP commands smtp-server handles without a hook: asked for by name, they get a pointer to what works. */
+const UNHOOKABLE_SMTP = new Set(['quit', 'ehlo', 'helo', 'rset', 'noop', 'vrfy', 'starttls'])
 const SMTP_CODE_TRIGGERS = new Set<FaultTrigger>(['connect', 'mail', 'rcpt', 'data'])
 /** Default SMTP reply code per trigger. */
 export const DEFAULT_FAULT_CODES: Partial<Record<FaultTrigger, number>> = { connect: 554, mail: 451, rcpt: 452, data: 554 }
@@ -102,6 +106,11 @@ export function parseFaults(spec: string): FaultSpec {
       if (value === undefined) throw new Error(`"${rule}": all needs a probability, e.g. all=0.2`)
       all = parseProbability(value, rule)
       continue
+    }
+    if (UNHOOKABLE_SMTP.has(name)) {
+      throw new Error(
+        `"${name}" cannot be hooked: smtp-server answers ${name.toUpperCase()} itself. For a 421 disconnect use mail=421, rcpt=421 or data=421 (at that command), or drop (at AUTH, MAIL, RCPT or end of DATA)`,
+      )
     }
     if (!(TRIGGERS as readonly string[]).includes(name)) {
       throw new Error(`unknown trigger "${name}" (known: ${TRIGGERS.join(', ')}, all, seed)`)

@@ -19,7 +19,14 @@ export { MailStore, type LabUser, type Mailbox, type StoredMessage } from './mai
 export const DEFAULT_LAB_USERS: readonly LabUser[] = [
   { name: 'alice', password: 'alicepw' },
   { name: 'bob', password: 'bobpw' },
+  // The user's seed notes (/work/shared/seed) log in with these, typed exactly as written:
+  // POP3 `USER pepe` / `PASS LaContrasenia`, IMAP `login "usuario" "contraseña"` (UTF-8 ñ),
+  // and the SMTP example mails pepe@pepito.es -> usuario@servidor.es.
+  { name: 'pepe', password: 'LaContrasenia', aliases: ['pepe@pepito.es'] },
+  { name: 'usuario', password: 'contraseña', aliases: ['usuario@servidor.es'] },
 ]
+/** The default users that come from the seed notes; the banner shows them apart. */
+export const SEED_LAB_USERS: readonly string[] = ['pepe', 'usuario']
 export const DEFAULT_LAB_DOMAIN = 'mail.test'
 /** Where main.ts is expected to put the proxy routes in front of the lab. */
 export const LAB_PROXY_PORTS: Readonly<LabPorts> = { smtp: 2525, pop3: 1110, imap: 1143, smtps: 2465, pop3s: 1995, imaps: 1993 }
@@ -96,13 +103,18 @@ function checkUsers(users: LabUser[], domain: string): void {
     if (typeof u.password !== 'string' || u.password === '' || /[\r\n\0]/.test(u.password)) throw new Error(`lab: user "${u.name}" needs a one-line, non-empty password`)
     if (seen.has(u.name.toLowerCase())) throw new Error(`lab: user "${u.name}" is listed twice`)
     seen.add(u.name.toLowerCase())
+    for (const a of u.aliases ?? []) {
+      if (!/^[^\s@"<>]+@[^\s@"<>]+$/.test(a)) throw new Error(`lab: alias "${a}" of user "${u.name}" is not a mail address`)
+      if (seen.has(a.toLowerCase())) throw new Error(`lab: alias "${a}" is listed twice`)
+      seen.add(a.toLowerCase())
+    }
   }
 }
 
 export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   const host = opts.host ?? '127.0.0.1'
   const domain = (opts.domain ?? DEFAULT_LAB_DOMAIN).toLowerCase()
-  const users = (opts.users ?? DEFAULT_LAB_USERS).map((u) => ({ ...u }))
+  const users = (opts.users ?? DEFAULT_LAB_USERS).map((u) => ({ ...u, aliases: u.aliases && [...u.aliases] }))
   checkUsers(users, domain)
   const store = new MailStore(users, domain)
   const file = opts.dataDir ? labMailboxFile(opts.dataDir) : undefined

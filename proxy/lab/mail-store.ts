@@ -9,6 +9,8 @@ import { seedMessages } from './seed-messages.ts'
 export interface LabUser {
   name: string
   password: string
+  /** Extra full addresses that deliver to (and log in as) this user, e.g. the seed's `usuario@servidor.es`. */
+  aliases?: string[]
 }
 
 export interface StoredMessage {
@@ -57,12 +59,14 @@ export class MailStore extends EventEmitter<{ change: [MailboxChange] }> {
   }
 
   listUsers(): LabUser[] {
-    return this.users.map((u) => ({ ...u }))
+    return this.users.map((u) => ({ ...u, aliases: u.aliases && [...u.aliases] }))
   }
 
   /** `alice` or `alice@mail.test` to the user name, if it exists. */
   findUser(login: string): string | undefined {
     const lower = login.toLowerCase()
+    const alias = this.users.find((u) => u.aliases?.some((a) => a.toLowerCase() === lower))
+    if (alias) return alias.name
     const at = lower.lastIndexOf('@')
     const local = at < 0 ? lower : lower.slice(0, at)
     if (at >= 0 && lower.slice(at + 1) !== this.domain) return undefined

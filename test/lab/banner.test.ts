@@ -133,3 +133,27 @@ test('lab users and domain are checked up front with one clear line', async () =
     await lab.stop()
   }
 })
+
+test("the default lab has the seed notes' users, and the banner says their exchanges work as written", async () => {
+  const lab = await startLab()
+  try {
+    assert.equal(lab.mailboxes.authenticate('pepe', 'LaContrasenia'), 'pepe')
+    assert.equal(lab.mailboxes.authenticate('usuario', 'contraseña'), 'usuario')
+    assert.equal(lab.mailboxes.findUser('usuario@servidor.es'), 'usuario', 'the seed SMTP recipient is usuario')
+    assert.equal(lab.mailboxes.findUser('pepe@pepito.es'), 'pepe')
+    assert.equal(lab.mailboxes.findUser('usuario@elsewhere.example'), undefined)
+    assert.equal(lab.mailboxes.mailbox('pepe', 'INBOX')!.messages.length, 4, 'pepe has the seeded sample messages')
+    const text = banner(lab, { smtp: 2525, pop3: 1110, imap: 1143 }, 'http://127.0.0.1:8725/')
+    assert.match(text, /pepe \/ LaContrasenia/)
+    assert.match(text, /usuario \/ contraseña/)
+    assert.match(text, /POP3 USER pepe \/ PASS LaContrasenia, IMAP 1 login "usuario" "contraseña"/)
+    assert.match(text, /SMTP pepe@pepito\.es -> usuario@servidor\.es/)
+    assert.match(text, /Faults +none; for a lesson: --lab-faults .*mail=421.*\(mail=421 or drop: a 421 disconnect\)/)
+  } finally {
+    await lab.stop()
+  }
+})
+
+test('an alias that is not a mail address is refused up front', async () => {
+  await assert.rejects(startLab({ users: [{ name: 'carol', password: 'x', aliases: ['carol'] }] }), /alias "carol" of user "carol" is not a mail address/)
+})

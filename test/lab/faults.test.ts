@@ -83,3 +83,10 @@ test('the --help text documents every trigger and the banner summary reads natur
   assert.equal(describeFaults(parseFaults('auth=0.5,rcpt=452,slow=2000,seed=3')), 'auth 50%, rcpt 452, slow 2000 ms, seed 3')
   assert.equal(describeFaults(undefined), undefined)
 })
+
+test('asking for a fault on QUIT names the ways to get a 421 disconnect', () => {
+  assert.throws(() => parseFaults('quit=421'), /"quit" cannot be hooked.*mail=421, rcpt=421 or data=421.*drop/)
+  assert.throws(() => parseFaults('ehlo=0.5'), /"ehlo" cannot be hooked/)
+  assert.match(LAB_FAULTS_HELP, /A 421 disconnect: mail=421/)
+  assert.deepEqual(parseFaults('mail=421').rules, [{ trigger: 'mail', probability: 1, code: 421 }])
+})

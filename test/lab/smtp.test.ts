@@ -23,8 +23,9 @@ describe('lab SMTP', () => {
     assert.match(await c.until(/^220 .*\r\n/m), /^220 /)
     assert.match(await c.say('HELO pepito.es', /^250 .*\r\n/m), /^250 /)
     assert.equal(await c.say('auth login', /^334 .*\r\n/m), '334 VXNlcm5hbWU6\r\n')
-    assert.equal(await c.say(b64('alice'), /^334 .*\r\n/m), '334 UGFzc3dvcmQ6\r\n')
-    assert.match(await c.say(b64('alicepw'), /^\d{3} .*\r\n/m), /^235 /)
+    // The seed's placeholders [nombre_usuario_base64] [password_usuario_base64]: the seed's lab user.
+    assert.equal(await c.say(b64('pepe'), /^334 .*\r\n/m), '334 UGFzc3dvcmQ6\r\n')
+    assert.match(await c.say(b64('LaContrasenia'), /^\d{3} .*\r\n/m), /^235 /)
     assert.match(await c.say('MAIL FROM: pepe@pepito.es', /^\d{3} .*\r\n/m), /^250 /)
     assert.match(await c.say('RCPT TO: usuario@servidor.es', /^\d{3} .*\r\n/m), /^250 /)
     assert.match(await c.say('DATA', /^\d{3} .*\r\n/m), /^354 /)
@@ -33,9 +34,9 @@ describe('lab SMTP', () => {
     c.send('Probamos el protocolo SMTP.')
     assert.match(await c.say('.', /^\d{3} .*\r\n/m), /^250 .*queued as [0-9A-F]+/)
     assert.match(await c.say('QUIT', /^221 .*\r\n/m), /^221 /)
-    // usuario@servidor.es is not a lab user: it lands in the logged-in user's INBOX.
-    const mail = inboxText(lab, 'alice').find((t) => t.includes('Este mensaje es de prueba.'))
-    assert.ok(mail, 'the message is in alice\'s INBOX')
+    // usuario@servidor.es is the default lab user usuario's alias: the seed's IMAP login reads it.
+    const mail = inboxText(lab, 'usuario').find((t) => t.includes('Este mensaje es de prueba.'))
+    assert.ok(mail, 'the message is in usuario\'s INBOX')
     assert.match(mail, /^Return-Path: <pepe@pepito\.es>\r\n/)
     assert.match(mail, /subject: Asunto\r\nEste mensaje es de prueba\.\r\nProbamos el protocolo SMTP\.\r\n$/)
   })
@@ -55,8 +56,22 @@ describe('lab SMTP', () => {
     await c.say('MAIL FROM:<someone@example.org>', /^250 .*\r\n/m)
     assert.match(await c.say('RCPT TO:<bob@mail.test>', /^\d{3} .*\r\n/m), /^250 /)
     assert.match(await c.say('RCPT TO:<nobody@mail.test>', /^\d{3} .*\r\n/m), /^550 5\.1\.1 /)
-    assert.match(await c.say('RCPT TO:<usuario@servidor.es>', /^\d{3} .*\r\n/m), /^554 5\.7\.1 /)
+    assert.match(await c.say('RCPT TO:<usuario@servidor.es>', /^\d{3} .*\r\n/m), /^250 /, 'a lab user\'s alias is local')
+    assert.match(await c.say('RCPT TO:<friend@elsewhere.example>', /^\d{3} .*\r\n/m), /^554 5\.7\.1 /)
     c.close()
+  })
+
+  test('a logged-in user\'s mail to an outside address comes back to their own INBOX (the lab never relays)', async () => {
+    const c = await RawClient.connect(lab.ports.smtp)
+    await c.until(/^220 /m)
+    await c.say('EHLO client.test', /^250 .*\r\n/m)
+    assert.match(await c.say(`AUTH PLAIN ${b64('\0alice\0alicepw')}`, /^\d{3} .*\r\n/m), /^235 /)
+    await c.say('MAIL FROM:<alice@mail.test>', /^250 .*\r\n/m)
+    assert.match(await c.say('RCPT TO:<friend@elsewhere.example>', /^\d{3} .*\r\n/m), /^250 /)
+    await c.say('DATA', /^354 .*\r\n/m)
+    assert.match(await c.say('Subject: catch-all\r\n\r\nhello\r\n.', /^\d{3} .*\r\n/m), /^250 /)
+    c.send('QUIT')
+    assert.ok(inboxText(lab, 'alice').some((t) => t.includes('Subject: catch-all')))
   })
 
   test('nodemailer sends over STARTTLS with AUTH PLAIN and the mail reaches both recipients', async () => {
