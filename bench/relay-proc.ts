@@ -1,22 +1,32 @@
-// A relay under test, in its own process so its RSS is its own: either mailtap's relay
-// (recording on: the store subscribed to the feed, decoders running) or a bare
-// `socket.pipe()` relay. Prints its port, then RSS on request ('rss\n' on stdin).
+// A relay under test, in its own process so its CPU and RSS are its own: either mailtap's
+// relay (recording on: the store subscribed to the feed, decoders running) or a bare
+// `socket.pipe()` relay. Prints its port, then answers 'rss\n' on stdin with its RSS in
+// bytes (after a GC when run with --expose-gc). Closing stdin stops it: the store is
+// closed, its temporary data directory removed, and (under --cpu-prof) the profile written.
 import net from 'node:net'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
 const [mode, protocol, upstreamPort] = process.argv.slice(2) as ['mailtap' | 'pipe', string, string]
 
+let stop: () => Promise<void> = async () => {}
+/** What the store recorded so far (mailtap mode): the benchmark checks nothing was dropped. */
+let stats: () => Promise<{ sessions: number; gaps: number; bytes: number }> = async () => ({ sessions: 0, gaps: 0, bytes: 0 })
+let dataDir: string | undefined
+
 async function start(): Promise<number> {
   if (mode === 'pipe') {
     const server = net.createServer((c) => {
       const u = net.connect(Number(upstreamPort), '127.0.0.1')
+      // Same socket options as mailtap's relay, so the comparison is the forwarding alone.
+      c.setNoDelay(true)
+      u.setNoDelay(true)
       c.pipe(u).pipe(c)
       c.on('error', () => u.destroy())
       u.on('error', () => c.destroy())
     })
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    await new Promise<void>((r) => server.listen({ port: 0, host: '127.0.0.1', backlog: 2048 }, r))
     return (server.address() as net.AddressInfo).port
   }
   const { Feed } = await import('../proxy/feed.ts')
@@ -24,10 +34,20 @@ async function start(): Promise<number> {
   const { parseRoute } = await import('../proxy/config.ts')
   const { openStore } = await import('../proxy/store/index.ts')
   const feed = new Feed()
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'mailtap-bench-'))
-  await openStore({ dir, feed })
+  const dir = (dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailtap-bench-')))
+  const store = await openStore({ dir, feed })
   const route = parseRoute(`${protocol}://127.0.0.1:0=${protocol}://127.0.0.1:${upstreamPort}`)
   const l = await listenRoute(route, { feed, idleTimeoutMs: 0, connectTimeoutMs: 5000 })
+  stop = () => store.close().catch(() => undefined)
+  stats = async () => {
+    await store.flush()
+    const { sessions, total } = store.list({ limit: 1_000_000 })
+    return {
+      sessions: total,
+      gaps: sessions.filter((x) => x.gaps).length,
+      bytes: sessions.reduce((n, x) => n + x.totals.bytesFromClient + x.totals.bytesFromServer, 0),
+    }
+  }
   return l.port
 }
 
@@ -35,6 +55,19 @@ const port = await start()
 process.stdout.write(`${port}\n`)
 process.stdin.setEncoding('utf8')
 process.stdin.on('data', (line) => {
-  if (String(line).startsWith('rss')) process.stdout.write(`${process.memoryUsage().rss}\n`)
+  if (String(line).startsWith('rss')) {
+    ;(globalThis as { gc?: () => void }).gc?.()
+    process.stdout.write(`${process.memoryUsage().rss}\n`)
+  } else if (String(line).startsWith('stats')) {
+    void stats().then((s) => process.stdout.write(`${JSON.stringify(s)}\n`))
+  }
 })
-process.stdin.on('end', () => process.exit(0))
+process.stdin.on('end', () => {
+  // Never linger: a store that cannot close in time still gets its directory removed.
+  const exit = () => {
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true })
+    process.exit(0)
+  }
+  setTimeout(exit, 10_000)
+  void stop().finally(exit)
+})

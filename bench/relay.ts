@@ -3,57 +3,86 @@
 //   - upload: an SMTP session with a large DATA body of 76-character lines
 //   - download: a POP3 RETR of the same size
 //   - latency: sequential NOOP/250 round trips (p50, p99)
-//   - RSS of the relay process holding 1,000 concurrent sessions
-// Prints medians and ratios. Run: node --import tsx bench/relay.ts  (BENCH_MB, BENCH_RUNS)
+//   - RSS of the relay process holding 1,000 concurrent sessions (fresh processes)
+// Prints medians over the runs and ratios to direct and to the pipe. Every measurement
+// has a deadline: a stuck one is reported as such and the benchmark carries on.
+//   node --import tsx bench/relay.ts
+//   env: BENCH_MB (200) BENCH_RUNS (3) BENCH_NOOPS (10000) BENCH_SESSIONS (1000)
+//        BENCH_PROF=DIR  writes a CPU profile of each mailtap relay child into DIR
+//        BENCH_ONLY=mailtap,upload  runs only those variants and/or measurements (profiling)
 import net from 'node:net'
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import os from 'node:os'
+import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
 
 const MB = Number(process.env.BENCH_MB ?? 200)
-const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3))
 const NOOPS = Number(process.env.BENCH_NOOPS ?? 10_000)
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 1000)
-const BODY_BYTES = MB * 1024 * 1024
+const PROF_DIR = process.env.BENCH_PROF
 
-// 76 characters plus CRLF, like base64 mail bodies.
+// 76 characters plus CRLF, like base64 mail bodies. The body is whole lines, so it ends
+// in CRLF and the '.\r\n' that follows makes the CRLF.CRLF terminator.
 const LINE = Buffer.from('A'.repeat(76) + '\r\n')
 const BLOCK = Buffer.concat(Array.from({ length: Math.floor((1024 * 1024) / LINE.length) }, () => LINE))
+const BODY_BYTES = Math.floor((MB * 1024 * 1024) / LINE.length) * LINE.length
+
+/** A transfer slower than 20 MB/s (or a NOOP loop slower than 5 ms a round trip) is stuck. */
+const TRANSFER_DEADLINE_MS = 10_000 + BODY_BYTES / 20_000
+const LATENCY_DEADLINE_MS = 10_000 + NOOPS * 5
+const RSS_DEADLINE_MS = 60_000
+
+type Variant = 'direct' | 'pipe' | 'mailtap'
+const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean))
+const ALL_VARIANTS: Variant[] = ['direct', 'pipe', 'mailtap']
+const VARIANTS = ALL_VARIANTS.some((v) => ONLY.has(v)) ? ALL_VARIANTS.filter((v) => ONLY.has(v)) : ALL_VARIANTS
+const PARTS = ['upload', 'download', 'latency'].filter((p) => !['upload', 'download', 'latency'].some((q) => ONLY.has(q)) || ONLY.has(p))
 
 // ---------------------------------------------------------------------------
 // The servers: a fast SMTP sink (also answers NOOP) and a POP3 source.
+
+/** Serves command lines one by one; `onLine` returns false to stop line mode (DATA). */
+function lineReader(onLine: (cmd: string) => boolean | void): (chunk: Buffer) => void {
+  let line = ''
+  return (chunk) => {
+    line += chunk.toString('latin1')
+    let i: number
+    while ((i = line.indexOf('\r\n')) >= 0) {
+      const cmd = line.slice(0, i).toUpperCase()
+      line = line.slice(i + 2)
+      if (onLine(cmd) === false) {
+        line = ''
+        return
+      }
+    }
+  }
+}
 
 function smtpSink(): net.Server {
   return net.createServer((s) => {
     s.setNoDelay(true)
     s.write('220 bench ESMTP\r\n')
     let inData = false
+    // The last 4 bytes seen in DATA: CRLF.CRLF may straddle two chunks.
     let tail = Buffer.alloc(0)
-    let line = ''
+    const onLine = lineReader((cmd) => {
+      if (cmd === 'DATA') {
+        inData = true
+        tail = Buffer.from('\r\n')
+        s.write('354 go ahead\r\n')
+        return false
+      }
+      if (cmd === 'QUIT') return void s.end('221 bye\r\n')
+      s.write(cmd.startsWith('EHLO') ? '250-bench\r\n250 PIPELINING\r\n' : '250 2.0.0 Ok\r\n')
+    })
     s.on('data', (chunk: Buffer) => {
-      if (inData) {
-        // Look for CRLF.CRLF across chunk boundaries without copying the body.
-        const probe = tail.length ? Buffer.concat([tail, chunk.subarray(0, 5)]) : Buffer.alloc(0)
-        if ((probe.length && probe.includes('\r\n.\r\n')) || chunk.includes('\r\n.\r\n')) {
-          inData = false
-          s.write('250 2.0.0 Ok: queued\r\n')
-        }
-        tail = Buffer.from(chunk.subarray(Math.max(0, chunk.length - 4)))
-        return
+      if (!inData) return onLine(chunk)
+      const probe = Buffer.concat([tail, chunk.subarray(0, 5)])
+      if (probe.includes('\r\n.\r\n') || chunk.includes('\r\n.\r\n')) {
+        inData = false
+        s.write('250 2.0.0 Ok: queued\r\n')
       }
-      line += chunk.toString('latin1')
-      let i: number
-      while ((i = line.indexOf('\r\n')) >= 0) {
-        const cmd = line.slice(0, i).toUpperCase()
-        line = line.slice(i + 2)
-        if (cmd === 'DATA') {
-          inData = true
-          tail = Buffer.from('\r\n')
-          s.write('354 go ahead\r\n')
-          return
-        }
-        if (cmd === 'QUIT') return void s.end('221 bye\r\n')
-        s.write(cmd.startsWith('EHLO') ? '250-bench\r\n250 PIPELINING\r\n' : '250 2.0.0 Ok\r\n')
-      }
+      tail = Buffer.from(Buffer.concat([tail, chunk.subarray(Math.max(0, chunk.length - 4))]).subarray(-4))
     })
     s.on('error', () => undefined)
   })
@@ -63,13 +92,9 @@ function pop3Source(): net.Server {
   return net.createServer((s) => {
     s.setNoDelay(true)
     s.write('+OK bench POP3\r\n')
-    let line = ''
-    s.on('data', (chunk: Buffer) => {
-      line += chunk.toString('latin1')
-      let i: number
-      while ((i = line.indexOf('\r\n')) >= 0) {
-        const cmd = line.slice(0, i).toUpperCase()
-        line = line.slice(i + 2)
+    s.on(
+      'data',
+      lineReader((cmd) => {
         if (cmd.startsWith('RETR')) {
           s.write(`+OK ${BODY_BYTES} octets\r\n`)
           let left = BODY_BYTES
@@ -84,82 +109,123 @@ function pop3Source(): net.Server {
           pump()
         } else if (cmd === 'QUIT') s.end('+OK bye\r\n')
         else s.write('+OK\r\n')
-      }
-    })
+      }),
+    )
     s.on('error', () => undefined)
   })
 }
 
 // ---------------------------------------------------------------------------
-// The clients.
+// The clients. Every socket a measurement opens is destroyed when it ends or times out.
 
-function connect(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => resolve(s))
-    s.setNoDelay(true)
-    s.once('error', reject)
-  })
+class Deadline {
+  readonly sockets = new Set<net.Socket>()
+  connect(port: number): Promise<net.Socket> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.removeListener('error', reject)
+        resolve(s)
+      })
+      s.setNoDelay(true)
+      s.once('error', reject)
+      s.on('error', () => undefined)
+      this.sockets.add(s)
+    })
+  }
+  destroy(): void {
+    for (const s of this.sockets) s.destroy()
+    this.sockets.clear()
+  }
 }
 
-/** Resolves with the text once `pattern` appears in what the socket receives. */
+/** Runs one measurement under a deadline; a stuck or failed one yields NaN, never a hang. */
+async function measure<T>(label: string, ms: number, run: (d: Deadline) => Promise<T>, failed: T): Promise<T> {
+  const d = new Deadline()
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([
+      run(d),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no result after ${(ms / 1000).toFixed(0)} s`)), ms)
+      }),
+    ])
+  } catch (err) {
+    console.error(`  ${label}: FAILED: ${(err as Error).message}`)
+    return failed
+  } finally {
+    clearTimeout(timer)
+    d.destroy()
+  }
+}
+
+/** Resolves with the text once `pattern` appears in what the socket receives from now on. */
 function expect(s: net.Socket, pattern: RegExp): Promise<string> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     let text = ''
     const on = (d: Buffer) => {
       text += d.toString('latin1')
       if (pattern.test(text)) {
-        s.removeListener('data', on)
+        done()
         resolve(text)
       }
     }
+    const closed = () => {
+      done()
+      reject(new Error(`connection closed while waiting for ${pattern}`))
+    }
+    const done = () => {
+      s.removeListener('data', on)
+      s.removeListener('close', closed)
+    }
     s.on('data', on)
+    s.once('close', closed)
   })
 }
 
-async function upload(port: number): Promise<number> {
-  const s = await connect(port)
+/** Bytes per second of an SMTP DATA body, from the first body byte to the 250. */
+async function upload(d: Deadline, port: number): Promise<number> {
+  const s = await d.connect(port)
   await expect(s, /^220 .*\r\n/)
   s.write('EHLO bench\r\n')
   await expect(s, /^250 .*\r\n/m)
   s.write('MAIL FROM:<a@bench>\r\n')
-  await expect(s, /^250/)
+  await expect(s, /^250.*\r\n/)
   s.write('RCPT TO:<b@bench>\r\n')
-  await expect(s, /^250/)
+  await expect(s, /^250.*\r\n/)
   s.write('DATA\r\n')
-  await expect(s, /^354/)
+  await expect(s, /^354.*\r\n/)
   const t0 = process.hrtime.bigint()
-  const done = expect(s, /^250 /)
+  const done = expect(s, /^250 .*\r\n/)
   let left = BODY_BYTES
-  await new Promise<void>((resolve) => {
-    const pump = () => {
-      while (left > 0) {
-        const b = left >= BLOCK.length ? BLOCK : BLOCK.subarray(0, left)
-        left -= b.length
-        if (!s.write(b)) return void s.once('drain', pump)
-      }
-      s.write('.\r\n')
-      resolve()
+  const pump = () => {
+    while (left > 0) {
+      const b = left >= BLOCK.length ? BLOCK : BLOCK.subarray(0, left)
+      left -= b.length
+      if (!s.write(b)) return void s.once('drain', pump)
     }
-    pump()
-  })
+    s.write('.\r\n')
+  }
+  pump()
   await done
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9
   s.end('QUIT\r\n')
   return BODY_BYTES / seconds
 }
 
-async function download(port: number): Promise<number> {
-  const s = await connect(port)
+/** Bytes per second of a POP3 RETR, from the command to the terminating dot. */
+async function download(d: Deadline, port: number): Promise<number> {
+  const s = await d.connect(port)
   await expect(s, /^\+OK.*\r\n/)
   const t0 = process.hrtime.bigint()
   let got = 0
   let tail = ''
-  await new Promise<void>((resolve) => {
-    s.on('data', (d: Buffer) => {
-      got += d.length
-      tail = (tail + d.subarray(Math.max(0, d.length - 8)).toString('latin1')).slice(-8)
+  await new Promise<void>((resolve, reject) => {
+    s.on('data', (b: Buffer) => {
+      got += b.length
+      tail = (tail + b.subarray(Math.max(0, b.length - 8)).toString('latin1')).slice(-8)
       if (got > BODY_BYTES && tail.endsWith('\r\n.\r\n')) resolve()
     })
+    s.once('close', () => reject(new Error(`closed after ${got} bytes`)))
     s.write('RETR 1\r\n')
   })
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9
@@ -167,20 +233,26 @@ async function download(port: number): Promise<number> {
   return BODY_BYTES / seconds
 }
 
-async function latency(port: number): Promise<{ p50: number; p99: number }> {
-  const s = await connect(port)
+interface Latency {
+  p50: number
+  p99: number
+}
+
+/** Sequential NOOP/250 round trips, in microseconds. */
+async function latency(d: Deadline, port: number, count: number): Promise<Latency> {
+  const s = await d.connect(port)
   await expect(s, /^220 .*\r\n/)
   const samples: number[] = []
   let pending: (() => void) | undefined
   let buf = ''
-  s.on('data', (d: Buffer) => {
-    buf += d.toString('latin1')
+  s.on('data', (b: Buffer) => {
+    buf += b.toString('latin1')
     if (buf.endsWith('\r\n')) {
       buf = ''
       pending?.()
     }
   })
-  for (let i = 0; i < NOOPS; i++) {
+  for (let i = 0; i < count; i++) {
     const t0 = process.hrtime.bigint()
     await new Promise<void>((resolve) => {
       pending = resolve
@@ -199,19 +271,30 @@ async function latency(port: number): Promise<{ p50: number; p99: number }> {
 interface Relay {
   port: number
   rss(): Promise<number>
-  stop(): void
+  stats(): Promise<{ sessions: number; gaps: number; bytes: number }>
+  stop(): Promise<void>
 }
 
-async function startRelay(mode: 'mailtap' | 'pipe', protocol: string, upstreamPort: number): Promise<Relay> {
-  const child: ChildProcessWithoutNullStreams = spawn(
+const children = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL')
+})
+
+async function startRelay(mode: 'mailtap' | 'pipe', protocol: string, upstreamPort: number, label: string): Promise<Relay> {
+  const flags = ['--expose-gc', '--import', 'tsx']
+  if (PROF_DIR && mode === 'mailtap') flags.unshift('--cpu-prof', `--cpu-prof-dir=${path.join(PROF_DIR, label)}`)
+  const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(import.meta.dirname, 'relay-proc.ts'), mode, protocol, String(upstreamPort)],
+    [...flags, path.join(import.meta.dirname, 'relay-proc.ts'), mode, protocol, String(upstreamPort)],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   )
+  children.add(child)
+  const exited = new Promise<void>((r) => child.once('exit', () => (children.delete(child), r())))
   const lines: string[] = []
   const waiters: ((l: string) => void)[] = []
   let partial = ''
-  child.stdout.on('data', (d) => {
+  child.stdout.setEncoding('utf8')
+  child.stdout.on('data', (d: string) => {
     partial += d
     let i
     while ((i = partial.indexOf('\n')) >= 0) {
@@ -222,7 +305,12 @@ async function startRelay(mode: 'mailtap' | 'pipe', protocol: string, upstreamPo
       else lines.push(l)
     }
   })
-  const next = () => new Promise<string>((r) => (lines.length ? r(lines.shift()!) : waiters.push(r)))
+  const next = () =>
+    new Promise<string>((resolve, reject) => {
+      if (lines.length) return resolve(lines.shift()!)
+      waiters.push(resolve)
+      void exited.then(() => reject(new Error(`${label} relay exited (code ${child.exitCode})`)))
+    })
   const port = Number(await next())
   return {
     port,
@@ -230,80 +318,189 @@ async function startRelay(mode: 'mailtap' | 'pipe', protocol: string, upstreamPo
       child.stdin.write('rss\n')
       return Number(await next())
     },
-    stop: () => child.kill(),
+    stats: async () => {
+      child.stdin.write('stats\n')
+      return JSON.parse(await next())
+    },
+    stop: async () => {
+      child.stdin.end()
+      const t = setTimeout(() => child.kill('SIGKILL'), 15_000)
+      await exited
+      clearTimeout(t)
+    },
   }
 }
 
-async function rssWithSessions(relay: Relay): Promise<number> {
-  const sockets: net.Socket[] = []
-  for (let i = 0; i < SESSIONS; i++) {
-    const s = await connect(relay.port)
-    await expect(s, /^220 /)
-    sockets.push(s)
+/** RSS of a fresh relay process: idle, then holding SESSIONS concurrent SMTP sessions. */
+async function rssWithSessions(mode: 'mailtap' | 'pipe', smtpPort: number): Promise<{ idle: number; loaded: number }> {
+  const relay = await startRelay(mode, 'smtp', smtpPort, `${mode}-rss`)
+  try {
+    return await measure(
+      `${mode} RSS`,
+      RSS_DEADLINE_MS,
+      async (d) => {
+        const idle = await relay.rss()
+        // Open them in batches: all are concurrent once the last batch is greeted.
+        for (let i = 0; i < SESSIONS; i += 100) {
+          const batch = Math.min(100, SESSIONS - i)
+          await Promise.all(
+            Array.from({ length: batch }, async () => {
+              const s = await d.connect(relay.port)
+              await expect(s, /^220 .*\r\n/)
+            }),
+          )
+        }
+        // Let the store's first writes (session.json, index) settle before reading.
+        await new Promise((r) => setTimeout(r, 1500))
+        return { idle, loaded: await relay.rss() }
+      },
+      { idle: NaN, loaded: NaN },
+    )
+  } finally {
+    await relay.stop()
   }
-  await new Promise((r) => setTimeout(r, 300))
-  const rss = await relay.rss()
-  for (const s of sockets) s.destroy()
-  return rss
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const median = (xs: number[]) => {
+  const ok = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
+  if (ok.length === 0) return NaN
+  const m = Math.floor(ok.length / 2)
+  return ok.length % 2 ? ok[m]! : (ok[m - 1]! + ok[m]!) / 2
+}
 
 async function listenOn(server: net.Server): Promise<number> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  await new Promise<void>((r) => server.listen({ port: 0, host: '127.0.0.1', backlog: 2048 }, r))
   return (server.address() as net.AddressInfo).port
 }
 
 async function main(): Promise<void> {
-  const smtpPort = await listenOn(smtpSink())
-  const popPort = await listenOn(pop3Source())
-  type Row = { up: number[]; down: number[]; p50: number[]; p99: number[]; rss?: number }
-  const rows: Record<'direct' | 'pipe' | 'mailtap', Row> = {
+  const servers = [smtpSink(), pop3Source()]
+  const smtpPort = await listenOn(servers[0]!)
+  const popPort = await listenOn(servers[1]!)
+  type Row = { up: number[]; down: number[]; p50: number[]; p99: number[]; rss?: { idle: number; loaded: number } }
+  const rows: Record<Variant, Row> = {
     direct: { up: [], down: [], p50: [], p99: [] },
     pipe: { up: [], down: [], p50: [], p99: [] },
     mailtap: { up: [], down: [], p50: [], p99: [] },
   }
   const relays = {
-    pipe: { smtp: await startRelay('pipe', 'smtp', smtpPort), pop3: await startRelay('pipe', 'pop3', popPort) },
-    mailtap: { smtp: await startRelay('mailtap', 'smtp', smtpPort), pop3: await startRelay('mailtap', 'pop3', popPort) },
+    pipe: {
+      smtp: await startRelay('pipe', 'smtp', smtpPort, 'pipe-smtp'),
+      pop3: await startRelay('pipe', 'pop3', popPort, 'pipe-pop3'),
+    },
+    mailtap: {
+      smtp: await startRelay('mailtap', 'smtp', smtpPort, 'mailtap-smtp'),
+      pop3: await startRelay('mailtap', 'pop3', popPort, 'mailtap-pop3'),
+    },
   }
-  const ports = {
+  const ports: Record<Variant, { smtp: number; pop3: number }> = {
     direct: { smtp: smtpPort, pop3: popPort },
     pipe: { smtp: relays.pipe.smtp.port, pop3: relays.pipe.pop3.port },
     mailtap: { smtp: relays.mailtap.smtp.port, pop3: relays.mailtap.pop3.port },
   }
-  console.error(`relay benchmark: ${MB} MB bodies, ${NOOPS} NOOPs, ${RUNS} runs, ${SESSIONS} sessions for RSS`)
+  const [load1] = os.loadavg()
+  console.error(
+    `relay benchmark: ${(BODY_BYTES / 1048576).toFixed(0)} MiB bodies, ${NOOPS} NOOPs, ${RUNS} runs, ` +
+      `${SESSIONS} sessions for RSS; ${os.cpus().length} CPUs, load ${load1!.toFixed(2)}`,
+  )
+
+  // Warm-up, not recorded: lets every process JIT its hot paths before timing.
+  for (const v of VARIANTS) {
+    if (PARTS.includes('upload')) await measure(`warm-up ${v}`, TRANSFER_DEADLINE_MS, (d) => upload(d, ports[v].smtp), NaN)
+    if (PARTS.includes('download')) await measure(`warm-up ${v}`, TRANSFER_DEADLINE_MS, (d) => download(d, ports[v].pop3), NaN)
+    if (PARTS.includes('latency')) await measure(`warm-up ${v}`, LATENCY_DEADLINE_MS, (d) => latency(d, ports[v].smtp, Math.min(NOOPS, 2000)), undefined)
+  }
+
   for (let run = 0; run < RUNS; run++) {
-    for (const v of ['direct', 'pipe', 'mailtap'] as const) {
-      rows[v].up.push(await upload(ports[v].smtp))
-      rows[v].down.push(await download(ports[v].pop3))
-      const l = await latency(ports[v].smtp)
-      rows[v].p50.push(l.p50)
-      rows[v].p99.push(l.p99)
-      console.error(`  run ${run + 1} ${v}: up ${(rows[v].up.at(-1)! / 1e9).toFixed(2)} GB/s, down ${(rows[v].down.at(-1)! / 1e9).toFixed(2)} GB/s, p50 ${l.p50.toFixed(0)} µs`)
+    // Rotate the order so no variant always runs first (or right after the heaviest).
+    const order = VARIANTS.map((_, i) => VARIANTS[(i + run) % VARIANTS.length]!)
+    for (const v of order) {
+      const r = rows[v]
+      const none = { p50: NaN, p99: NaN }
+      if (PARTS.includes('upload')) r.up.push(await measure(`run ${run + 1} ${v} upload`, TRANSFER_DEADLINE_MS, (d) => upload(d, ports[v].smtp), NaN))
+      if (PARTS.includes('download')) r.down.push(await measure(`run ${run + 1} ${v} download`, TRANSFER_DEADLINE_MS, (d) => download(d, ports[v].pop3), NaN))
+      const l = PARTS.includes('latency')
+        ? await measure(`run ${run + 1} ${v} latency`, LATENCY_DEADLINE_MS, (d) => latency(d, ports[v].smtp, NOOPS), none)
+        : none
+      r.p50.push(l.p50)
+      r.p99.push(l.p99)
+      console.error(
+        `  run ${run + 1} ${v.padEnd(7)}: up ${gbs(r.up.at(-1)!)}, down ${gbs(r.down.at(-1)!)}, ` +
+          `p50 ${us(l.p50)}, p99 ${us(l.p99)}`,
+      )
     }
   }
-  rows.pipe.rss = await rssWithSessions(relays.pipe.smtp)
-  rows.mailtap.rss = await rssWithSessions(relays.mailtap.smtp)
+  // Recording on means recording everything: say so if the store dropped anything.
+  const recorded = await Promise.all(Object.values(relays.mailtap).map((r) => r.stats()))
+  const gaps = recorded.reduce((n, s) => n + s.gaps, 0)
+  const recordedBytes = recorded.reduce((n, s) => n + s.bytes, 0)
+  const recordedSessions = recorded.reduce((n, s) => n + s.sessions, 0)
+  console.error(`mailtap recorded ${recordedSessions} sessions, ${(recordedBytes / 1048576).toFixed(0)} MiB, ${gaps} with gaps`)
+  await Promise.all([...Object.values(relays.pipe), ...Object.values(relays.mailtap)].map((r) => r.stop()))
 
-  const d = rows.direct
-  const p = rows.pipe
-  const fmt = (bps: number) => `${(bps / 1e9).toFixed(2)} GB/s`
-  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`
-  console.log(`\n| variant | upload | download | NOOP p50 | NOOP p99 | RSS, ${SESSIONS} sessions | upload vs direct / pipe | download vs direct / pipe | p50 vs direct / pipe |`)
-  console.log('|---|---|---|---|---|---|---|---|---|')
-  for (const v of ['direct', 'pipe', 'mailtap'] as const) {
-    const r = rows[v]
+  if (SESSIONS > 0 && ONLY.size === 0) {
+    rows.pipe.rss = await rssWithSessions('pipe', smtpPort)
+    rows.mailtap.rss = await rssWithSessions('mailtap', smtpPort)
+  }
+  for (const s of servers) s.close()
+
+  const m = (v: Variant) => ({
+    up: median(rows[v].up),
+    down: median(rows[v].down),
+    p50: median(rows[v].p50),
+    p99: median(rows[v].p99),
+  })
+  const d = m('direct')
+  const p = m('pipe')
+  const x = m('mailtap')
+  console.log(
+    `\nRelay, 127.0.0.1, ${(BODY_BYTES / 1048576).toFixed(0)} MiB bodies, ${NOOPS} NOOPs, median of ${RUNS} run${RUNS > 1 ? 's' : ''}` +
+      ` (${os.cpus().length} CPUs, load ${load1!.toFixed(2)} at start)\n`,
+  )
+  console.log('| variant | upload (SMTP DATA) | download (POP3 RETR) | NOOP p50 | NOOP p99 | upload vs direct / pipe | download vs direct / pipe | p50 vs direct / pipe |')
+  console.log('|---|---|---|---|---|---|---|---|')
+  for (const v of ALL_VARIANTS) {
+    const r = m(v)
     console.log(
-      `| ${v} | ${fmt(median(r.up))} | ${fmt(median(r.down))} | ${median(r.p50).toFixed(0)} µs | ${median(r.p99).toFixed(0)} µs | ` +
-        `${r.rss ? (r.rss / 1048576).toFixed(0) + ' MiB' : '—'} | ` +
-        `${ratio(median(r.up), median(d.up))} / ${ratio(median(r.up), median(p.up))} | ` +
-        `${ratio(median(r.down), median(d.down))} / ${ratio(median(r.down), median(p.down))} | ` +
-        `${ratio(median(r.p50), median(d.p50))} / ${ratio(median(r.p50), median(p.p50))} |`,
+      `| ${v} | ${gbs(r.up)} | ${gbs(r.down)} | ${us(r.p50)} | ${us(r.p99)} | ` +
+        `${ratio(r.up, d.up)} / ${ratio(r.up, p.up)} | ${ratio(r.down, d.down)} / ${ratio(r.down, p.down)} | ` +
+        `${ratio(r.p50, d.p50)} / ${ratio(r.p50, p.p50)} |`,
     )
   }
-  for (const r of Object.values(relays)) for (const x of Object.values(r)) x.stop()
-  process.exit(0)
+  if (rows.pipe.rss && rows.mailtap.rss) {
+    console.log(`\n| relay process | RSS idle | RSS with ${SESSIONS} sessions | per session |`)
+    console.log('|---|---|---|---|')
+    for (const v of ['pipe', 'mailtap'] as const) {
+      const r = rows[v].rss!
+      console.log(`| ${v} | ${mib(r.idle)} | ${mib(r.loaded)} | ${((r.loaded - r.idle) / SESSIONS / 1024).toFixed(1)} KiB |`)
+    }
+  }
+  console.log(
+    `\nmailtap recorded ${recordedSessions} sessions (${(recordedBytes / 1048576).toFixed(0)} MiB of traffic): ` +
+      (gaps ? `${gaps} have RECORDING GAPS (the store could not keep up)` : 'no gaps'),
+  )
+  const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED')
+  console.log(
+    `\nTarget (recording on vs the bare pipe): throughput ≥ 0.90×, p50 ≤ 1.20×. ` +
+      `upload ${ratio(x.up, p.up)} ${verdict(x.up / p.up >= 0.9)}, ` +
+      `download ${ratio(x.down, p.down)} ${verdict(x.down / p.down >= 0.9)}, ` +
+      `p50 ${ratio(x.p50, p.p50)} ${verdict(x.p50 / p.p50 <= 1.2)}`,
+  )
+}
+
+function gbs(bps: number): string {
+  if (!Number.isFinite(bps)) return 'failed'
+  return bps >= 1e9 ? `${(bps / 1e9).toFixed(2)} GB/s` : `${(bps / 1e6).toFixed(0)} MB/s`
+}
+function us(micros: number): string {
+  return Number.isFinite(micros) ? `${micros.toFixed(0)} µs` : 'failed'
+}
+function mib(bytes: number): string {
+  return Number.isFinite(bytes) ? `${(bytes / 1048576).toFixed(0)} MiB` : 'failed'
+}
+function ratio(a: number, b: number): string {
+  return Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '—'
 }
 
 await main()
+process.exit(0)

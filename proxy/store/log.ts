@@ -105,6 +105,11 @@ export class AppendWriter {
     return this.pending.length > 0
   }
 
+  /** Bytes queued and not yet handed to a write (in-flight writes excluded). */
+  get queuedBytes(): number {
+    return this.pendingBytes
+  }
+
   /** Writes out what is queued now. Resolves when it (and anything before it) is on disk. */
   flush(): Promise<void> {
     if (this.pending.length === 0) return this.tail

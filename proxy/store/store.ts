@@ -318,13 +318,19 @@ export class FileStore implements Store {
     // One timer while anything is queued (and none when idle). It keeps the process
     // alive until queued bytes are written.
     this.flushTimer ??= setTimeout(() => this.flushDirty(), this.options.flushIntervalMs ?? 150)
-    if (w.heldBytes >= EAGER_FLUSH_BYTES) void w.flush()
+    // Counting only what is still queued (not what is being written) makes each eager
+    // write one large writev; counting in-flight bytes too would queue a write per chunk
+    // as soon as one write is under way, and the disk would fall behind on syscalls.
+    if (w.queuedBytes >= EAGER_FLUSH_BYTES) void w.flush()
   }
 
   /** The disk is too far behind: drop this data and note the gap instead of growing. */
   private overBudget(id: string, what: string, bytes: number): boolean {
     const max = this.options.maxHeldBytes ?? 64 * 1024 * 1024
     if (this.budget.held + bytes <= max) return false
+    // Already noted and marked: dropping more of the same gap costs nothing (no Error per chunk).
+    const entry = this.entries.get(id)
+    if (entry?.recording?.gapOpen && entry.rec.session.gaps) return true
     this.onWriteFailed(id, what, Object.assign(new Error('the disk is not keeping up'), { code: 'STORE_BEHIND' }), bytes)
     return true
   }
