@@ -38,7 +38,7 @@ export function labExamples(lab: Pick<Lab, 'users' | 'domain' | 'tls'>, ports: L
     curlListPop3: `curl -sS pop3://${host}:${ports.pop3}/ --user ${q(`${b.name}:${b.password}`)}`,
     curlSearchImap: `curl -sS 'imap://${host}:${ports.imap}/INBOX?ALL' --user ${q(`${b.name}:${b.password}`)}`,
     curlFetchImap: `curl -sS 'imap://${host}:${ports.imap}/INBOX;MAILINDEX=1' --user ${q(`${b.name}:${b.password}`)}`,
-    openssl: lab.tls ? `openssl s_client -starttls smtp -crlf -connect ${host}:${ports.smtp}` : undefined,
+    openssl: lab.tls ? `openssl s_client -starttls smtp -crlf -ign_eof -connect ${host}:${ports.smtp}` : undefined,
     nc: `nc ${host} ${ports.pop3}`,
   }
 }

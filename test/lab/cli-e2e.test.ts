@@ -265,12 +265,12 @@ M.logout()
     await findSession(cli, 'imap', (s, ev) => s.user === 'bob' && subjects(ev).includes('Welcome to the mailtap lab'), 'reading message 1')
   })
 
-  test('the printed openssl line negotiates STARTTLS through mailtap and carries EHLO and QUIT', async () => {
-    const r = await paste(`${cli.examples['watch STARTTLS']!} -quiet`, 'EHLO openssl.test\nQUIT\n')
+  test('the printed openssl line negotiates STARTTLS through mailtap and carries EHLO, RSET and QUIT', async () => {
+    const r = await paste(cli.examples['watch STARTTLS']!, 'EHLO openssl.test\nRSET\nQUIT\n')
     assert.match(r.stdout, /^250[- ]/m, r.stderr)
-    assert.match(r.stdout, /^221 /m)
+    assert.match(r.stdout, /^250 .*\r?\n221 /m, 'RSET and QUIT reach the server')
     const { session, events } = await findSession(cli, 'smtp', (_s, ev) => items(ev).some((i) => i.kind === 'command' && i.verb === 'EHLO' && i.args === 'openssl.test'), 'from openssl')
-    assert.ok(verbs(events).includes('STARTTLS'))
+    assert.deepEqual(verbs(events), ['EHLO', 'STARTTLS', 'EHLO', 'RSET', 'QUIT'])
     assert.ok(items(events).some((i) => i.kind === 'tls' && i.phase === 'go-ahead'))
     assert.ok(session.tls.length > 0, 'the session records its TLS legs')
   })
