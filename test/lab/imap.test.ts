@@ -27,12 +27,13 @@ describe('lab IMAP', () => {
   test("the seed's IMAP exchange works as written, from login to logout", async () => {
     const c = await RawClient.connect(lab.ports.imap)
     await c.until(/^\* OK .*\r\n/m)
-    assert.match(await c.say('1 login "bob" "bobpw"', tagged('1')), /^1 OK .*LOGIN completed/m)
+    // Typed as the seed writes it: a UTF-8 ñ inside a quoted string.
+    assert.match(await c.say('1 login "usuario" "contraseña"', tagged('1')), /^1 OK .*LOGIN completed/m)
     const list = await c.say('1 list "" "*"', tagged('1'))
     assert.match(list, /^\* LIST \(\\HasNoChildren\) "\/" INBOX\r$/m)
     assert.match(list, /^1 OK LIST completed/m)
     const select = await c.say('1 select INBOX', tagged('1'))
-    const count = lab.mailboxes.mailbox('bob', 'INBOX')!.messages.length
+    const count = lab.mailboxes.mailbox('usuario', 'INBOX')!.messages.length
     assert.match(select, new RegExp(`^\\* ${count} EXISTS\\r$`, 'm'))
     assert.match(select, /^\* \d+ RECENT\r$/m)
     assert.match(select, /^\* FLAGS \(\\Answered \\Flagged \\Deleted \\Seen \\Draft\)\r$/m)
@@ -42,12 +43,12 @@ describe('lab IMAP', () => {
     assert.match(select, /^1 OK \[READ-WRITE\] SELECT completed/m)
     // The seed writes "fetch 1 body": without brackets that is the BODY structure (RFC 3501 6.4.5).
     assert.match(await c.say('1 fetch 1 body', tagged('1')), /^\* 1 FETCH \(BODY \("TEXT" "PLAIN" \("CHARSET" "utf-8"\) NIL NIL "7BIT" \d+ \d+\)\)\r\n1 OK/)
-    const raw = lab.mailboxes.mailbox('bob', 'INBOX')!.messages[0].raw
+    const raw = lab.mailboxes.mailbox('usuario', 'INBOX')!.messages[0].raw
     const body = await c.say('1 fetch 1 body[]', tagged('1'))
     assert.equal(body, `* 1 FETCH (BODY[] {${raw.length}}\r\n${raw.toString('utf8')})\r\n1 OK FETCH completed\r\n`)
     assert.equal(await c.say('1 store 1 +flags.silent (\\Deleted)', tagged('1')), '1 OK STORE completed\r\n')
     assert.equal(await c.say('1 expunge', tagged('1')), '* 1 EXPUNGE\r\n1 OK EXPUNGE completed\r\n')
-    assert.equal(lab.mailboxes.mailbox('bob', 'INBOX')!.messages.length, count - 1)
+    assert.equal(lab.mailboxes.mailbox('usuario', 'INBOX')!.messages.length, count - 1)
     assert.equal(await c.say('1 logout', tagged('1')), '* BYE mailtap lab logging out\r\n1 OK LOGOUT completed\r\n')
     await c.closedByServer()
   })

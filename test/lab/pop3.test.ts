@@ -25,10 +25,10 @@ describe('lab POP3', () => {
   test("the seed's POP3 exchange works as written: USER, PASS, LIST, QUIT", async () => {
     const c = await RawClient.connect(lab.ports.pop3)
     assert.match(await c.until(/\r\n/), /^\+OK /)
-    assert.match(await c.say('USER alice', /\r\n/), /^\+OK/)
-    assert.match(await c.say('PASS alicepw', /\r\n/), /^\+OK /)
+    assert.match(await c.say('USER pepe', /\r\n/), /^\+OK/)
+    assert.match(await c.say('PASS LaContrasenia', /\r\n/), /^\+OK /)
     const list = await c.say('LIST', END)
-    const inbox = lab.mailboxes.mailbox('alice', 'INBOX')!.messages
+    const inbox = lab.mailboxes.mailbox('pepe', 'INBOX')!.messages
     const lines = list.split('\r\n')
     assert.match(lines[0], /^\+OK/)
     assert.equal(lines.length - 3, inbox.length, 'one line per message, then "." and the empty tail')
