@@ -97,11 +97,8 @@ export function buildScript(session: Session, events: SessionEvent[], raw: Recor
     if (last && last.side === s.side) last.bytes = Buffer.concat([last.bytes, bytes])
     else segs.push({ side: s.side, bytes, at: s.at })
   }
-  // Where the server accepted STARTTLS: the go-ahead event's raw end in the server stream.
-  const goAheadEnds = new Set<number>()
-  for (const ev of events) {
-    if (ev.item?.kind === 'tls' && ev.item.phase === 'go-ahead' && ev.raw) goAheadEnds.add(ev.raw.offset + ev.raw.length)
-  }
+  // The session switched to TLS after an accepted STARTTLS/STLS (the decoder saw the go-ahead).
+  const upgraded = session.tls.some((l) => l.how === 'starttls') || events.some((e) => e.item?.kind === 'tls' && e.item.phase === 'go-ahead')
   const secrets = events.flatMap((e) => e.secrets ?? [])
   const implicitTls = session.tls.some((l) => l.how === 'implicit') || /^(smtps|pop3s|imaps):/i.test(session.route.upstreamUrl)
 
@@ -117,7 +114,6 @@ export function buildScript(session: Session, events: SessionEvent[], raw: Recor
   /** Responses that came before any unit could take them (carried to the next units). */
   const extra: ServerResponse[] = []
   const granted = new Map<ClientUnit, number>()
-  let serverOffset = 0
   let spoke = false
 
   const assign = (ex: Exchange, res: ServerResponse) => {
@@ -152,8 +148,6 @@ export function buildScript(session: Session, events: SessionEvent[], raw: Recor
       }
       continue
     }
-    const start = serverOffset
-    serverOffset += seg.bytes.length
     const responses = sf.push(Buffer.from(seg.bytes), () => awaiting[0]?.unit)
     for (const res of responses) {
       // A `+` while a literal waits, or before any command needs one (the decoder placed
@@ -185,18 +179,15 @@ export function buildScript(session: Session, events: SessionEvent[], raw: Recor
       if (ex) assign(ex, res)
       else extra.push(res)
     }
-    // STARTTLS go-ahead inside this segment: flag the exchange it answered.
-    for (const end of goAheadEnds) {
-      if (end > start && end <= serverOffset) {
-        const ex = [...exchanges].reverse().find((e) => e.response && /^(STARTTLS|STLS)$/.test(e.unit.verb ?? ''))
-        if (ex) ex.startTls = true
-      }
-    }
   }
   const tail = sf.flush()
   if (tail) {
     const ex = awaiting.shift()
     if (ex) assign(ex, tail)
+  }
+  if (upgraded) {
+    const ex = exchanges.find((e) => e.unit.kind === 'command' && /^(STARTTLS|STLS)$/.test(e.unit.verb ?? '') && e.response?.status === 'ok')
+    if (ex) ex.startTls = true
   }
   return { session, protocol, greeting, exchanges, turns, implicitTls, secrets, clientRest: cf.rest() }
 }
