@@ -27,3 +27,21 @@ for (const node of prof.nodes) {
 const top = (m: Map<string, number>) =>
   [...m].sort((a, b) => b[1] - a[1]).slice(0, Number(n)).map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`).join('\n')
 console.log(`${total} samples\n\nby function (self):\n${top(byFn)}\n\nby file (self):\n${top(byFile)}`)
+
+// Inclusive time (self plus callees) of our own functions: which entry points cost most.
+const parent = new Map<number, number>()
+for (const node of prof.nodes as (Node & { children?: number[] })[]) for (const c of node.children ?? []) parent.set(c, node.id)
+const byId = new Map(prof.nodes.map((x) => [x.id, x]))
+const incl = new Map<string, number>()
+for (const [id, h] of hits) {
+  const seen = new Set<string>()
+  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+    const { functionName, url, lineNumber } = byId.get(cur)!.callFrame
+    if (!url.includes('/main/')) continue
+    const key = `${functionName || '(anonymous)'} ${url.replace(/^.*\/main\//, '')}:${lineNumber + 1}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    incl.set(key, (incl.get(key) ?? 0) + h)
+  }
+}
+console.log(`\nour functions, inclusive:\n${top(incl)}`)

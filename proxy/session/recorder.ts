@@ -39,6 +39,8 @@ export interface RecorderInit {
 
 /** How many command refs we remember for pairing; older ones can no longer be paired. */
 const MAX_PENDING_REFS = 8192
+/** Refs past the limit are forgotten this many at a time (amortised O(1) per event). */
+const REF_EVICT_BATCH = 1024
 /** A parse of a stored message that takes longer than this is abandoned at close. */
 const SUMMARY_WAIT_MS = 2000
 
@@ -232,12 +234,24 @@ export class SessionRecorder {
       const seq = this.push(ev)
       if (d.ref !== undefined) {
         this.refToSeq.set(d.ref, seq)
-        if (this.refToSeq.size > MAX_PENDING_REFS) {
-          this.refToSeq.delete(this.refToSeq.keys().next().value!)
-        }
+        if (this.refToSeq.size > MAX_PENDING_REFS + REF_EVICT_BATCH) this.evictOldRefs()
       }
     }
     return goAhead
+  }
+
+  /**
+   * Forgets the oldest refs in one pass. Deleting the first key one at a time is slow in
+   * V8: deleted slots stay at the front of the Map until it rehashes, and each
+   * `keys().next()` skips all of them again (this was most of the recorder's per-event
+   * cost on long sessions).
+   */
+  private evictOldRefs(): void {
+    let drop = this.refToSeq.size - MAX_PENDING_REFS
+    for (const key of this.refToSeq.keys()) {
+      if (drop-- <= 0) break
+      this.refToSeq.delete(key)
+    }
   }
 
   private push(ev: Omit<SessionEvent, 'seq'> & { seq?: number }): number {
