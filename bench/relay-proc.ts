@@ -1,5 +1,6 @@
 // A relay under test, in its own process so its CPU and RSS are its own: either mailtap's
-// relay (recording on: the store subscribed to the feed, decoders running) or a bare
+// relay (recording on: the store subscribed to the feed, decoders running), the same relay
+// with no store listening ('mailtap-nostore', to split the cost), or a bare
 // `socket.pipe()` relay. Prints its port, then answers 'rss\n' on stdin with its RSS in
 // bytes (after a GC when run with --expose-gc). Closing stdin stops it: the store is
 // closed, its temporary data directory removed, and (under --cpu-prof) the profile written.
@@ -8,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-const [mode, protocol, upstreamPort] = process.argv.slice(2) as ['mailtap' | 'pipe', string, string]
+const [mode, protocol, upstreamPort] = process.argv.slice(2) as ['mailtap' | 'mailtap-nostore' | 'pipe', string, string]
 
 let stop: () => Promise<void> = async () => {}
 /** What the store recorded so far (mailtap mode): the benchmark checks nothing was dropped. */
@@ -34,10 +35,11 @@ async function start(): Promise<number> {
   const { parseRoute } = await import('../proxy/config.ts')
   const { openStore } = await import('../proxy/store/index.ts')
   const feed = new Feed()
-  const dir = (dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailtap-bench-')))
-  const store = await openStore({ dir, feed })
   const route = parseRoute(`${protocol}://127.0.0.1:0=${protocol}://127.0.0.1:${upstreamPort}`)
   const l = await listenRoute(route, { feed, idleTimeoutMs: 0, connectTimeoutMs: 5000 })
+  if (mode === 'mailtap-nostore') return l.port
+  const dir = (dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailtap-bench-')))
+  const store = await openStore({ dir, feed })
   stop = () => store.close().catch(() => undefined)
   stats = async () => {
     await store.flush()

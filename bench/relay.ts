@@ -10,6 +10,7 @@
 //   env: BENCH_MB (200) BENCH_RUNS (3) BENCH_NOOPS (10000) BENCH_SESSIONS (1000)
 //        BENCH_PROF=DIR  writes a CPU profile of each mailtap relay child into DIR
 //        BENCH_ONLY=mailtap,upload  runs only those variants and/or measurements (profiling)
+//        BENCH_BREAKDOWN=1  adds 'nostore': mailtap decoding with no store listening
 import net from 'node:net'
 import os from 'node:os'
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -26,15 +27,21 @@ const PROF_DIR = process.env.BENCH_PROF
 const LINE = Buffer.from('A'.repeat(76) + '\r\n')
 const BLOCK = Buffer.concat(Array.from({ length: Math.floor((1024 * 1024) / LINE.length) }, () => LINE))
 const BODY_BYTES = Math.floor((MB * 1024 * 1024) / LINE.length) * LINE.length
+/** A real message starts with a header block (the MIME summary reads it). */
+const HEADER = Buffer.from(
+  'From: <a@bench>\r\nTo: <b@bench>\r\nSubject: relay benchmark\r\nMIME-Version: 1.0\r\n' +
+    'Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n',
+)
+const MESSAGE_BYTES = HEADER.length + BODY_BYTES
 
 /** A transfer slower than 20 MB/s (or a NOOP loop slower than 5 ms a round trip) is stuck. */
 const TRANSFER_DEADLINE_MS = 10_000 + BODY_BYTES / 20_000
 const LATENCY_DEADLINE_MS = 10_000 + NOOPS * 5
 const RSS_DEADLINE_MS = 60_000
 
-type Variant = 'direct' | 'pipe' | 'mailtap'
+type Variant = 'direct' | 'pipe' | 'mailtap' | 'nostore'
 const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean))
-const ALL_VARIANTS: Variant[] = ['direct', 'pipe', 'mailtap']
+const ALL_VARIANTS: Variant[] = ['direct', 'pipe', 'mailtap', ...(process.env.BENCH_BREAKDOWN === '1' ? (['nostore'] as const) : [])]
 const VARIANTS = ALL_VARIANTS.some((v) => ONLY.has(v)) ? ALL_VARIANTS.filter((v) => ONLY.has(v)) : ALL_VARIANTS
 const PARTS = ['upload', 'download', 'latency'].filter((p) => !['upload', 'download', 'latency'].some((q) => ONLY.has(q)) || ONLY.has(p))
 
@@ -96,7 +103,8 @@ function pop3Source(): net.Server {
       'data',
       lineReader((cmd) => {
         if (cmd.startsWith('RETR')) {
-          s.write(`+OK ${BODY_BYTES} octets\r\n`)
+          s.write(`+OK ${MESSAGE_BYTES} octets\r\n`)
+          s.write(HEADER)
           let left = BODY_BYTES
           const pump = () => {
             while (left > 0) {
@@ -196,6 +204,7 @@ async function upload(d: Deadline, port: number): Promise<number> {
   await expect(s, /^354.*\r\n/)
   const t0 = process.hrtime.bigint()
   const done = expect(s, /^250 .*\r\n/)
+  s.write(HEADER)
   let left = BODY_BYTES
   const pump = () => {
     while (left > 0) {
@@ -209,7 +218,7 @@ async function upload(d: Deadline, port: number): Promise<number> {
   await done
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9
   s.end('QUIT\r\n')
-  return BODY_BYTES / seconds
+  return MESSAGE_BYTES / seconds
 }
 
 /** Bytes per second of a POP3 RETR, from the command to the terminating dot. */
@@ -223,14 +232,14 @@ async function download(d: Deadline, port: number): Promise<number> {
     s.on('data', (b: Buffer) => {
       got += b.length
       tail = (tail + b.subarray(Math.max(0, b.length - 8)).toString('latin1')).slice(-8)
-      if (got > BODY_BYTES && tail.endsWith('\r\n.\r\n')) resolve()
+      if (got > MESSAGE_BYTES && tail.endsWith('\r\n.\r\n')) resolve()
     })
     s.once('close', () => reject(new Error(`closed after ${got} bytes`)))
     s.write('RETR 1\r\n')
   })
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9
   s.end('QUIT\r\n')
-  return BODY_BYTES / seconds
+  return MESSAGE_BYTES / seconds
 }
 
 interface Latency {
@@ -280,7 +289,7 @@ process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL')
 })
 
-async function startRelay(mode: 'mailtap' | 'pipe', protocol: string, upstreamPort: number, label: string): Promise<Relay> {
+async function startRelay(mode: 'mailtap' | 'mailtap-nostore' | 'pipe', protocol: string, upstreamPort: number, label: string): Promise<Relay> {
   const flags = ['--expose-gc', '--import', 'tsx']
   if (PROF_DIR && mode === 'mailtap') flags.unshift('--cpu-prof', `--cpu-prof-dir=${path.join(PROF_DIR, label)}`)
   const child = spawn(
@@ -382,6 +391,7 @@ async function main(): Promise<void> {
     direct: { up: [], down: [], p50: [], p99: [] },
     pipe: { up: [], down: [], p50: [], p99: [] },
     mailtap: { up: [], down: [], p50: [], p99: [] },
+    nostore: { up: [], down: [], p50: [], p99: [] },
   }
   const relays = {
     pipe: {
@@ -392,11 +402,18 @@ async function main(): Promise<void> {
       smtp: await startRelay('mailtap', 'smtp', smtpPort, 'mailtap-smtp'),
       pop3: await startRelay('mailtap', 'pop3', popPort, 'mailtap-pop3'),
     },
+    nostore: VARIANTS.includes('nostore')
+      ? {
+          smtp: await startRelay('mailtap-nostore', 'smtp', smtpPort, 'nostore-smtp'),
+          pop3: await startRelay('mailtap-nostore', 'pop3', popPort, 'nostore-pop3'),
+        }
+      : undefined,
   }
   const ports: Record<Variant, { smtp: number; pop3: number }> = {
     direct: { smtp: smtpPort, pop3: popPort },
     pipe: { smtp: relays.pipe.smtp.port, pop3: relays.pipe.pop3.port },
     mailtap: { smtp: relays.mailtap.smtp.port, pop3: relays.mailtap.pop3.port },
+    nostore: { smtp: relays.nostore?.smtp.port ?? 0, pop3: relays.nostore?.pop3.port ?? 0 },
   }
   const [load1] = os.loadavg()
   console.error(
@@ -436,7 +453,9 @@ async function main(): Promise<void> {
   const recordedBytes = recorded.reduce((n, s) => n + s.bytes, 0)
   const recordedSessions = recorded.reduce((n, s) => n + s.sessions, 0)
   console.error(`mailtap recorded ${recordedSessions} sessions, ${(recordedBytes / 1048576).toFixed(0)} MiB, ${gaps} with gaps`)
-  await Promise.all([...Object.values(relays.pipe), ...Object.values(relays.mailtap)].map((r) => r.stop()))
+  await Promise.all(
+    [...Object.values(relays.pipe), ...Object.values(relays.mailtap), ...Object.values(relays.nostore ?? {})].map((r) => r.stop()),
+  )
 
   if (SESSIONS > 0 && ONLY.size === 0) {
     rows.pipe.rss = await rssWithSessions('pipe', smtpPort)
@@ -459,10 +478,11 @@ async function main(): Promise<void> {
   )
   console.log('| variant | upload (SMTP DATA) | download (POP3 RETR) | NOOP p50 | NOOP p99 | upload vs direct / pipe | download vs direct / pipe | p50 vs direct / pipe |')
   console.log('|---|---|---|---|---|---|---|---|')
+  const names: Record<Variant, string> = { direct: 'direct', pipe: 'bare pipe', mailtap: 'mailtap (recording on)', nostore: 'mailtap, decoding, no store' }
   for (const v of ALL_VARIANTS) {
     const r = m(v)
     console.log(
-      `| ${v} | ${gbs(r.up)} | ${gbs(r.down)} | ${us(r.p50)} | ${us(r.p99)} | ` +
+      `| ${names[v]} | ${gbs(r.up)} | ${gbs(r.down)} | ${us(r.p50)} | ${us(r.p99)} | ` +
         `${ratio(r.up, d.up)} / ${ratio(r.up, p.up)} | ${ratio(r.down, d.down)} / ${ratio(r.down, p.down)} | ` +
         `${ratio(r.p50, d.p50)} / ${ratio(r.p50, p.p50)} |`,
     )
