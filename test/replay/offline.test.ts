@@ -122,6 +122,18 @@ describe('a recording replayed against its own mock', () => {
     assert.ok(events.some((e) => e.item?.kind === 'command' && e.item.verb === 'AUTH'))
   })
 
+  test('with a speed the recorded pauses are kept (scaled) and progress reaches the total', async () => {
+    const original = await recorded('pop3', 'pop3/capa-uidl-retr.txt')
+    const progress: [number, number][] = []
+    const result = await withMock(original.id, 'pop3', (mock) =>
+      replaySession({ store: ts.store, feed: ts.feed, sessionId: original.id, to: mock.url, speed: 100, tls: { verify: 'strict' }, onProgress: (d, t) => progress.push([d, t]) }),
+    )
+    assert.equal(result.verdict, 'equivalent', formatDiff(result))
+    const total = result.exchanges.length - 1
+    assert.deepEqual(progress.at(-1), [total, total])
+    assert.ok(progress.every(([d], i) => i === 0 || d > progress[i - 1]![0]), 'progress only grows')
+  })
+
   test('new credentials are re-encoded into the recorded AUTH PLAIN', async () => {
     const original = await recorded('pop3', 'pop3/auth.txt')
     const sent: string[] = []
