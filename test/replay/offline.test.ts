@@ -122,6 +122,22 @@ describe('a recording replayed against its own mock', () => {
     assert.ok(events.some((e) => e.item?.kind === 'command' && e.item.verb === 'AUTH'))
   })
 
+  test('a mock on an implicit TLS port (imaps) serves a replay that trusts the CA', async () => {
+    const original = await recorded('imap', 'imap/fetch-mime.txt')
+    const mock = await startMock({ store: ts.store, feed: ts.feed, sessionId: original.id, listen: 'imaps://127.0.0.1:0', ca })
+    let result
+    try {
+      assert.match(mock.url, /^imaps:\/\//)
+      result = await replaySession({ store: ts.store, feed: ts.feed, sessionId: original.id, to: mock.url, tls: { verify: 'strict', ca: ca.certPem } })
+    } finally {
+      await mock.close()
+      await ts.store.flush()
+    }
+    assert.equal(result.verdict, 'equivalent', formatDiff(result))
+    assert.equal(ts.store.get(result.replaySessionId)!.tls[0]?.how, 'implicit')
+    assert.equal(ts.store.get(mock.sessions()[0]!)!.tls[0]?.how, 'implicit')
+  })
+
   test('with a speed the recorded pauses are kept (scaled) and progress reaches the total', async () => {
     const original = await recorded('pop3', 'pop3/capa-uidl-retr.txt')
     const progress: [number, number][] = []
