@@ -43,7 +43,10 @@ Options:
   --data DIR                        recordings, CA and settings (default ~/.mailtap, or $MAILTAP_DATA)
   --config FILE                     a JSON file with the same settings (flags win), e.g.
                                     {"routes": ["smtp://:2525=smtp://mail.example.com:25"], "http": "8725"}
-  --lab                             also start the embedded lab mail server (the default without routes)
+  --lab                             also start the embedded lab mail server (the default without routes);
+                                    users alice/alicepw, bob/bobpw and the seed notes' pepe/LaContrasenia,
+                                    usuario/contraseña @ mail.test; a config file's "labUsers" and
+                                    "labDomain" replace them
   --lab-faults SPEC                 inject failures in the lab, e.g. auth=0.5,rcpt=452,mail=421,slow=2000,
                                     pop3-in-use,imap-overquota. A 421 disconnect: mail=421 (or rcpt=/data=421),
                                     or drop; QUIT has no hook. Rules: auth connect mail rcpt data drop slow

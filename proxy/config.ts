@@ -24,6 +24,9 @@ export interface Config {
   labFaults?: string
   /** Lab mode's proxy ports (0: ephemeral); undefined: the fixed defaults 2525/1110/1143/2465/1995/1993. */
   labPorts?: LabProxyPorts
+  /** Lab users and domain from the config file; undefined: the lab's defaults (alice, bob, the seed's pepe and usuario @ mail.test). */
+  labUsers?: { name: string; password: string; aliases?: string[] }[]
+  labDomain?: string
   /** Recording retention; undefined = keep everything. */
   retention: { maxSessions?: number; maxBytes?: number; maxAgeMs?: number }
   /** Required for a non-loopback --http bind; generated when absent. */
@@ -44,6 +47,9 @@ export interface Settings {
   labFaults?: string
   /** `auto` or `SMTP,POP3,IMAP[,SMTPS,POP3S,IMAPS]`. */
   labPorts?: string
+  /** Config file only: the lab's users, e.g. [{"name": "ana", "password": "anapw"}]. */
+  labUsers?: { name: string; password: string; aliases?: string[] }[]
+  labDomain?: string
   maxSessions?: number
   maxBytes?: number
   maxAgeDays?: number
@@ -201,7 +207,7 @@ export function readConfigFile(file: string): Settings {
   }
   const allowed = new Set<keyof Settings>([
     'routes', 'http', 'data', 'idleTimeout', 'connectTimeout', 'tlsMode', 'upstreamVerify',
-    'keylog', 'lab', 'labFaults', 'labPorts', 'maxSessions', 'maxBytes', 'maxAgeDays', 'token',
+    'keylog', 'lab', 'labFaults', 'labPorts', 'labUsers', 'labDomain', 'maxSessions', 'maxBytes', 'maxAgeDays', 'token',
   ])
   for (const key of Object.keys(data)) {
     if (!allowed.has(key as keyof Settings)) {
@@ -212,6 +218,17 @@ export function readConfigFile(file: string): Settings {
   if (s.routes !== undefined && (!Array.isArray(s.routes) || s.routes.some((r) => typeof r !== 'string'))) {
     throw new UsageError(`config file ${file}: 'routes' must be a list of "CLIENT_URL=UPSTREAM_URL" strings`)
   }
+  if (s.labUsers !== undefined) {
+    const ok =
+      Array.isArray(s.labUsers) &&
+      s.labUsers.every(
+        (u) =>
+          u && typeof u === 'object' && typeof u.name === 'string' && typeof u.password === 'string' &&
+          (u.aliases === undefined || (Array.isArray(u.aliases) && u.aliases.every((a) => typeof a === 'string'))),
+      )
+    if (!ok) throw new UsageError(`config file ${file}: 'labUsers' must be a list of {"name": ..., "password": ..., "aliases"?: [...]} objects`)
+  }
+  if (s.labDomain !== undefined && typeof s.labDomain !== 'string') throw new UsageError(`config file ${file}: 'labDomain' must be a string`)
   return s
 }
 
@@ -243,6 +260,8 @@ export function resolveConfig(s: Settings): Config {
     lab: s.lab ?? routes.length === 0,
     labFaults: s.labFaults,
     labPorts: s.labPorts !== undefined ? parseLabPorts(String(s.labPorts)) : undefined,
+    labUsers: s.labUsers,
+    labDomain: s.labDomain,
     retention: {
       maxSessions: s.maxSessions,
       maxBytes: s.maxBytes,

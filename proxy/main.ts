@@ -49,8 +49,14 @@ async function run(config: Config): Promise<void> {
     } catch (err) {
       throw new UsageError(`bad value for --lab-faults: ${(err as Error).message}`)
     }
-    const leaf = await ca.issue(['localhost', '127.0.0.1', 'mail.test'])
-    lab = await startLab({ dataDir: config.dataDir, tls: { key: leaf.key, cert: leaf.cert }, faults })
+    const leaf = await ca.issue([...new Set(['localhost', '127.0.0.1', 'mail.test', ...(config.labDomain ? [config.labDomain.toLowerCase()] : [])])])
+    try {
+      lab = await startLab({ dataDir: config.dataDir, tls: { key: leaf.key, cert: leaf.cert }, faults, users: config.labUsers, domain: config.labDomain })
+    } catch (err) {
+      // The lab's own checks (users, domain) are one line each: a config problem, not a crash.
+      if (/^lab: /.test((err as Error).message)) throw new UsageError((err as Error).message)
+      throw err
+    }
     upstreamCa.push(ca.certPem)
     const p = (name: keyof typeof LAB_PORTS) => (config.labPorts ?? LAB_PORTS)[name]
     routes.push(

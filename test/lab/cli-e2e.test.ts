@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { ImapFlow } from 'imapflow'
@@ -477,6 +477,25 @@ describe('lab ports on the command line', { concurrency: true }, () => {
       assert.match(lines[0]!, new RegExp(`^mailtap: lab port 127\\.0\\.0\\.1:${port} is already in use .*--lab-ports auto`))
     } finally {
       blocker.close()
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  })
+
+  test('a config file replaces the lab users and domain, and a bad user is one clear line', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'mailtap-lab-e2e-'))
+    try {
+      const good = path.join(dataDir, 'good.json')
+      await writeFile(good, JSON.stringify({ labUsers: [{ name: 'ana', password: 'anapw' }, { name: 'luis', password: 'luispw' }], labDomain: 'school.example' }))
+      const r = await runUntil([BIN, '--data', dataDir, '--http', '127.0.0.1:0', '--lab-ports', 'auto', '--config', good], /^ {2}type by hand .*\n/m)
+      assert.match(r.stdout, /^ {2}Users +ana \/ anapw {4}luis \/ luispw {4}\(domain school\.example; /m, `exit ${r.code}: ${r.stderr}`)
+      assert.doesNotMatch(r.stdout, /alice|pepe/)
+      assert.match(r.stdout, /--from ana@school\.example --to luis@school\.example/)
+      const bad = path.join(dataDir, 'bad.json')
+      await writeFile(bad, JSON.stringify({ labUsers: [{ name: 'a b', password: 'x' }] }))
+      const b = await run(process.execPath, [BIN, '--data', dataDir, '--http', '127.0.0.1:0', '--lab-ports', 'auto', '--config', bad], { cwd: ROOT, timeoutMs: 60_000 })
+      assert.equal(b.code, 2)
+      assert.match(b.stderr.trim(), /^mailtap: lab: user name "a b" may only use letters, digits and \. _ \+ -$/)
+    } finally {
       await rm(dataDir, { recursive: true, force: true })
     }
   })
