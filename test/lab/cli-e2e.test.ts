@@ -12,7 +12,7 @@ import path from 'node:path'
 import { ImapFlow } from 'imapflow'
 import type { Session, SessionEvent } from '../../shared/schema.ts'
 import { python as pythonScript, scripts } from '../helpers/clients.ts'
-import { python, run } from './helpers.ts'
+import { python, RawClient, run } from './helpers.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const BIN = path.join(ROOT, 'bin/mailtap.mjs')
@@ -316,6 +316,25 @@ M.logout()
     for (const verb of ['LOGIN', 'LIST', 'SELECT', 'FETCH', 'STORE', 'EXPUNGE', 'LOGOUT']) assert.ok(verbs(events).includes(verb), verb)
     assert.ok(items(events).some((i) => i.kind === 'untagged' && i.name === 'EXPUNGE' && i.number === 1))
     assert.ok(subjects(events).length >= 1, 'the fetched message is summarised')
+  })
+
+  test("the seed's IMAP exchange typed line by line, every command tagged 1, decodes without tag findings", async () => {
+    const c = await RawClient.connect(cli.ports.imap)
+    try {
+      await c.until(/^\* OK .*\r\n/m)
+      const done = /^1 (OK|NO|BAD) .*\r\n/m
+      const lines = ['1 login "usuario" "contraseña"', '1 list "" "*"', '1 select INBOX', '1 fetch 1 body', '1 store 1 +flags.silent (\\Deleted)', '1 expunge', '1 logout']
+      for (const line of lines) assert.match(await c.say(line, done), /^1 OK /m, line)
+      await c.closedByServer()
+    } finally {
+      c.close()
+    }
+    const { events } = await findSession(cli, 'imap', (s, ev) => s.user === 'usuario' && verbs(ev).join(' ') === 'LOGIN LIST SELECT FETCH STORE EXPUNGE LOGOUT', 'typed by hand')
+    const tagged = items(events).filter((i) => i.kind === 'reply' && i.tag === '1')
+    assert.equal(tagged.length, 7, 'each command has its tagged reply')
+    assert.ok(tagged.every((i) => i.kind === 'reply' && i.replyTo !== undefined), 'each reply is paired with its command')
+    const tagNotes = notes(events).filter((n) => /TAG/.test(n.code))
+    assert.deepEqual(tagNotes, [], 'reusing a tag after its completion is allowed (RFC 3501 2.2.1)')
   })
 
   test('imapflow lists, fetches and idles through mailtap, with STARTTLS against mailtap\'s CA', async () => {
