@@ -347,6 +347,13 @@ class MockConnection {
         text: `the client skipped ${found.skipped.length} recorded command(s): ${found.skipped.map((e) => describeUnit(e.unit)).join(', ')}`,
       })
     }
+    if (unit.kind === 'command' && unit.mechanism && ex.unit.mechanism && unit.mechanism !== ex.unit.mechanism) {
+      this.deviation({
+        level: 'warn',
+        code: 'MOCK_AUTH_MECHANISM_DIFFERS',
+        text: `the client authenticates with ${unit.mechanism}, the recording with ${ex.unit.mechanism}: the recorded answers may not fit`,
+      })
+    }
     this.used.add(found.index)
     this.cursor = Math.max(this.cursor, found.index + 1)
     let bytes: Buffer
