@@ -33,7 +33,7 @@ import {
   type Pop3Command,
   type StatusLine,
 } from './pop3-grammar.ts'
-import { authCleartextNote, MASK, maskIn, SaslExchange, saslAuthItem } from './sasl.ts'
+import { authCleartextNote, decodeBase64, MASK, maskIn, SaslExchange, saslAuthItem } from './sasl.ts'
 
 /** RFC 2449 4: commands up to 255 octets, responses up to 512, CRLF included. */
 const COMMAND_LINE_LIMIT = 255
@@ -79,7 +79,8 @@ export class Pop3Decoder implements Decoder {
   /** The name given by USER, waiting for PASS. */
   private userName: string | undefined
   private userRef = 0
-  private auth: { ex: SaslExchange; ref: number } | undefined
+  /** `owed`: server challenges ('+ ') the client has not answered yet. */
+  private auth: { ex: SaslExchange; ref: number; owed: number } | undefined
   /** A multi-line response in progress. */
   private multi:
     | { kind: 'lines'; cmd: Pending; status: StatusLine; statusLine: Line; statusAt: number; lines: string[]; dropped: number; last: Line | undefined; notes: Note[] }
@@ -196,7 +197,7 @@ export class Pop3Decoder implements Decoder {
           }
           const line = f.readLine()
           if (!line) return
-          if (this.clientMode === 'auth') this.onAuthResponse(line, at, out)
+          if (this.clientMode === 'auth' && !this.leavesAuth(line)) this.onAuthResponse(line, at, out)
           else this.onCommand(line, at, out)
           continue
         }
@@ -285,7 +286,7 @@ export class Pop3Decoder implements Decoder {
       case 'AUTH': {
         if (cmd.args.length === 0) break // lists the mechanisms (multi-line)
         const ex = new SaslExchange(cmd.args[0])
-        this.auth = { ex, ref }
+        this.auth = { ex, ref, owed: 0 }
         this.clientMode = 'auth'
         this.noteCleartext(notes)
         const ir = cmd.args[1]
@@ -321,8 +322,25 @@ export class Pop3Decoder implements Decoder {
     }
   }
 
+  /**
+   * Whether a client line in an AUTH exchange is the client's next command rather than a
+   * SASL answer: no '+ ' challenge is owed and either the mechanism has all its answers
+   * or the line is no base64 but a known command (as in smtp.ts: the capture lacks the
+   * server's replies, or the client pipelined). The server's verdict still pairs in order.
+   */
+  private leavesAuth(line: Line): boolean {
+    const a = this.auth
+    if (!a || a.owed > 0 || line.tooLong) return false
+    const text = line.text.trim()
+    if (text === '*') return false
+    if (!a.ex.clientDone && (decodeBase64(text) !== null || !POP3_VERBS.has(parsePop3Command(text).verb))) return false
+    this.clientMode = 'command'
+    return true
+  }
+
   private onAuthResponse(line: Line, at: number, out: Decoded[]): void {
     const a = this.auth!
+    if (a.owed > 0) a.owed--
     const ref = this.nextRef++
     const raw = rawOf('client', line)
     if (line.tooLong) {
@@ -443,6 +461,7 @@ export class Pop3Decoder implements Decoder {
       const cmd = this.pending.shift()
       const text = line.text.slice(2)
       const step = this.auth.ex.challenge(text)
+      this.auth.owed++
       const cont: ContinuationItem = { kind: 'continuation', protocol: 'pop3', text }
       if (step.decoded !== undefined) cont.decoded = step.decoded
       if (cmd) cont.latencyMs = Math.round((at - cmd.at) * 1000) / 1000
@@ -461,10 +480,17 @@ export class Pop3Decoder implements Decoder {
       return
     }
 
+    // The server speaks first (RFC 1939 4). A client command before any server line means
+    // the capture lacks the greeting, and this line answers that command; unless it holds
+    // an APOP timestamp, which only a greeting carries.
+    const ts = /<[^<>]*@[^<>]*>/.exec(status.text)
+    if (!this.greeted && this.pending.length > 0 && !ts) {
+      this.greeted = true
+      notes.push(mkNote('info', 'POP3_NO_GREETING', `The capture starts without the server's greeting: this ${status.ok ? '+OK' : '-ERR'} answers the first command`, 'The transcript or capture left the greeting out; pairing starts with the first command.', 'RFC 1939 §4'))
+    }
     if (!this.greeted) {
       this.greeted = true
       const item = this.replyItem(status, undefined, at)
-      const ts = /<[^<>]*@[^<>]*>/.exec(status.text)
       if (ts) {
         this.apopBanner = ts[0]
         item.explain!.push('pop3.apop-timestamp')
@@ -486,11 +512,12 @@ export class Pop3Decoder implements Decoder {
     if (!status.ok) notes.push(pop3ErrorNote(status, verb))
 
     // Auth outcomes and state changes (RFC 1939 4-6).
-    if (cmd.attempt !== undefined || (verb === 'AUTH' && this.auth && cmd.ref === this.auth.ref)) {
+    if (this.auth && (cmd.attempt === this.auth.ref || cmd.ref === this.auth.ref)) {
       const a = this.auth
       this.auth = undefined
-      this.clientMode = 'command'
-      if (a) this.authDone(extra, status, at, raw, a.ex.mechanism, a.ref, a.ex.user)
+      // The client may already be past the exchange (leavesAuth): keep what it is doing.
+      if (this.clientMode === 'auth') this.clientMode = 'command'
+      this.authDone(extra, status, at, raw, a.ex.mechanism, a.ref, a.ex.user)
     } else if (verb === 'PASS') {
       this.authDone(extra, status, at, raw, 'USER/PASS', this.userName !== undefined ? this.userRef : cmd.ref, this.userName)
       this.userName = undefined

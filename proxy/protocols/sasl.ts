@@ -77,6 +77,17 @@ function parseAttrs(s: string): Map<string, string> {
   return m
 }
 
+/** Client messages of the fixed-length mechanisms: RFC 4616, draft-murchison-sasl-login, RFC 2195, RFC 4422 A, RFC 4505, RFC 7628. */
+const CLIENT_STEPS: Record<string, number> = {
+  PLAIN: 1,
+  LOGIN: 2,
+  'CRAM-MD5': 1,
+  EXTERNAL: 1,
+  ANONYMOUS: 1,
+  XOAUTH2: 1,
+  OAUTHBEARER: 1,
+}
+
 /**
  * One SASL authentication attempt. The protocol decoder tells it each payload in order:
  * `initial()` for an initial response on the command line (SASL-IR, RFC 4954 4),
@@ -93,9 +104,22 @@ export class SaslExchange {
   private lastPrompt: 'user' | 'password' | undefined
   /** XOAUTH2/OAUTHBEARER: the server sent an error challenge; the next response is the dummy. */
   private errorSent = false
+  private cancelled = false
 
   constructor(mechanism: string) {
     this.mechanism = mechanism.toUpperCase()
+  }
+
+  /**
+   * The client has sent every step its mechanism has (or cancelled): what it sends next,
+   * unless the server asks for more, is no SASL answer. Unknown for mechanisms with a
+   * variable number of round trips (SCRAM, DIGEST-MD5, NTLM, GSSAPI...): always false.
+   * An error challenge (XOAUTH2) asks for one more answer; the decoder counts challenges.
+   */
+  get clientDone(): boolean {
+    if (this.cancelled) return true
+    const steps = CLIENT_STEPS[this.mechanism]
+    return steps !== undefined && this.clientSteps >= steps
   }
 
   /** An initial response given with the command ('=' means an empty one). */
@@ -178,6 +202,7 @@ export class SaslExchange {
     const text = payload.trim()
     if (text === '*') {
       this.clientSteps++
+      this.cancelled = true
       return { decoded: '*', valid: true, cancel: true, secrets: [], notes: [] }
     }
     this.clientSteps++

@@ -20,9 +20,9 @@ import type {
 } from '../../shared/schema.ts'
 import { decoded, lineTooLongNote, mkNote, OpaqueTail, rawOf, rawSpan } from './common.ts'
 import { LineFramer, looksLikeTlsClientHello, type Line } from './lines.ts'
-import { authCleartextNote, MASK, maskIn, SaslExchange, saslAuthItem } from './sasl.ts'
+import { authCleartextNote, decodeBase64, MASK, maskIn, SaslExchange, saslAuthItem } from './sasl.ts'
 import { parseCapabilities, parseReplyLine, replyStatus, smtpReplyNote, splitEnhanced } from './smtp-reply.ts'
-import { parseSmtpCommand, type ParsedSmtpCommand } from './smtp-command.ts'
+import { parseSmtpCommand, SMTP_VERBS, type ParsedSmtpCommand } from './smtp-command.ts'
 
 /** RFC 5321 4.5.3.1.4 / 4.5.3.1.5: command and reply lines, CRLF included. */
 const COMMAND_LINE_LIMIT = 512
@@ -56,7 +56,23 @@ interface Pending {
   verb: string
   /** For the final reply of an AUTH exchange: the AUTH command's ref. */
   attempt?: number
+  /** Positive (2xx/3xx) codes that can answer it (RFC 5321 4.3.2); undefined: any. */
+  expects?: readonly string[]
 }
+
+/** RFC 5321 4.3.2 command-reply sequences, by the positive codes each command can get. */
+const EXPECT_25X: readonly string[] = ['250', '251', '252', '253', '254', '255', '256', '257', '258', '259']
+const EXPECT_AUTH: readonly string[] = ['334', '235']
+const EXPECTS: Record<string, readonly string[]> = {
+  HELO: EXPECT_25X, EHLO: EXPECT_25X, LHLO: EXPECT_25X, MAIL: EXPECT_25X, RCPT: EXPECT_25X, RSET: EXPECT_25X,
+  NOOP: EXPECT_25X, VRFY: EXPECT_25X, EXPN: EXPECT_25X, BDAT: EXPECT_25X, ETRN: EXPECT_25X, TURN: EXPECT_25X,
+  ATRN: EXPECT_25X, XFORWARD: EXPECT_25X, SEND: EXPECT_25X, SOML: EXPECT_25X, SAML: EXPECT_25X,
+  DATA: ['354'], AUTH: EXPECT_AUTH, STARTTLS: ['220'], QUIT: ['221'], HELP: ['211', '214'],
+}
+/** Codes a server's first words can carry (RFC 5321 3.1, 4.2.3): the greeting, or a refusal. */
+const GREETING_CODES = new Set(['220', '421', '554'])
+/** How far past the head a reply may look for the command it answers. */
+const PAIRING_LOOKAHEAD = 64
 
 interface OpenMessage {
   index: number
@@ -103,7 +119,8 @@ export class SmtpDecoder implements Decoder {
   private bdatLeft = 0
   private bdatLast = false
   private bdatRef = 0
-  private auth: { ex: SaslExchange; ref: number; lastRef: number; lastAt: number } | undefined
+  /** `owed`: server challenges (334) the client has not answered yet. */
+  private auth: { ex: SaslExchange; ref: number; lastRef: number; lastAt: number; owed: number } | undefined
   /** A multi-line reply being collected. */
   private reply: { first: Line; last: Line; code: string; lines: string[]; dropped: number; notes: Note[] } | undefined
   private readonly opaque: Record<Side, OpaqueTail> = { client: new OpaqueTail(), server: new OpaqueTail() }
@@ -238,8 +255,9 @@ export class SmtpDecoder implements Decoder {
           }
           const line = f.readLine()
           if (!line) return
-          if (this.clientMode === 'auth') this.onAuthResponse(line, at, out)
-          else this.onCommand(line, at, out)
+          if (this.clientMode !== 'auth') this.onCommand(line, at, out, false)
+          else if (this.leavesAuth(line)) this.onCommand(line, at, out, true)
+          else this.onAuthResponse(line, at, out)
           continue
         }
       }
@@ -266,7 +284,8 @@ export class SmtpDecoder implements Decoder {
     this.opaqueReason.client = this.opaqueReason.server = 'tls-on-plaintext-port'
   }
 
-  private onCommand(line: Line, at: number, out: Decoded[]): void {
+  /** `afterAuth`: the line ended an AUTH exchange whose verdict has not been seen. */
+  private onCommand(line: Line, at: number, out: Decoded[], afterAuth: boolean): void {
     const raw = rawOf('client', line)
     if (line.tooLong) {
       out.push(
@@ -295,12 +314,11 @@ export class SmtpDecoder implements Decoder {
     if (cmd.params) item.params = cmd.params
     if (pipelined) {
       item.pipelined = true
-      if (this.greeted && !this.caps.has('PIPELINING') && cmd.verb !== 'QUIT') {
+      // Not after an AUTH exchange without a verdict: its replies are more likely missing
+      // from the capture than skipped by the client (takePending tells later).
+      if (this.greeted && !this.caps.has('PIPELINING') && cmd.verb !== 'QUIT' && !afterAuth) {
         notes.push(mkNote('warn', 'SMTP_PIPELINING_NOT_OFFERED', `${cmd.verb} was sent before the previous reply, but the server did not announce PIPELINING`, 'Some servers drop the connection for this (protocol synchronization error).', 'RFC 2920 §3.1'))
       }
-    }
-    if (!this.greeted) {
-      notes.push(mkNote('warn', 'SMTP_EARLY_TALKER', `${cmd.verb} was sent before the server's greeting`, 'Servers such as Postfix reject clients that talk first (554 5.5.1 protocol synchronization).', 'RFC 5321 §3.1'))
     }
     if (line.eol === '\n') {
       notes.push(mkNote('info', 'SMTP_BARE_LF', 'The command line ended with a bare LF instead of CRLF', 'Lenient servers accept it; strict ones (Postfix with smtpd_forbid_bare_newline) refuse.', 'RFC 5321 §2.3.8'))
@@ -354,7 +372,7 @@ export class SmtpDecoder implements Decoder {
         const mech = (cmd.args.split(/\s+/)[0] ?? '').toUpperCase()
         const ir = cmd.args.split(/\s+/)[1]
         const ex = new SaslExchange(mech || 'UNKNOWN')
-        this.auth = { ex, ref, lastRef: ref, lastAt: at }
+        this.auth = { ex, ref, lastRef: ref, lastAt: at, owed: 0 }
         this.clientMode = 'auth'
         this.state = 'auth'
         const authNotes: Note[] = []
@@ -378,7 +396,7 @@ export class SmtpDecoder implements Decoder {
         break
     }
     if (this.pending.length >= MAX_PENDING) this.dropOldestPending(notes)
-    this.pending.push({ ref, at, verb: cmd.verb })
+    this.pending.push({ ref, at, verb: cmd.verb, expects: EXPECTS[cmd.verb] })
     out.push(decoded('client', at, item, { raw, notes, secrets, ref }))
     out.push(...extra)
   }
@@ -411,8 +429,30 @@ export class SmtpDecoder implements Decoder {
     }
   }
 
+  /**
+   * Whether a client line in an AUTH exchange is no SASL answer but the client's next
+   * command: nothing the server asked for is owed (no unanswered 334) and either the
+   * mechanism has all its answers (LOGIN's two) or the line is no base64 but a known
+   * command. Either the capture lacks the server's replies (a hand-written transcript)
+   * or the client pipelined after a one-round-trip AUTH (RFC 4954 4 allows it after
+   * PLAIN with an initial response). The exchange stays open on the server side: its
+   * verdict, or a reply that skips it (takePending), closes it.
+   */
+  private leavesAuth(line: Line): boolean {
+    const a = this.auth
+    if (!a || a.owed > 0 || line.tooLong) return false
+    const text = line.text.trim()
+    if (text === '*') return false
+    const command = a.ex.clientDone || (decodeBase64(text) === null && SMTP_VERBS.has(parseSmtpCommand(text).verb))
+    if (!command) return false
+    this.clientMode = 'command'
+    if (this.state === 'auth') this.state = this.helloed ? 'ready' : 'helo'
+    return true
+  }
+
   private onAuthResponse(line: Line, at: number, out: Decoded[]): void {
     const a = this.auth!
+    if (a.owed > 0) a.owed--
     const raw = rawOf('client', line)
     const ref = this.nextRef++
     const notes: Note[] = []
@@ -427,7 +467,7 @@ export class SmtpDecoder implements Decoder {
     }
     a.lastRef = ref
     a.lastAt = at
-    this.pending.push({ ref, at, verb: 'AUTH', attempt: a.ref })
+    this.pending.push({ ref, at, verb: 'AUTH', attempt: a.ref, expects: EXPECT_AUTH })
   }
 
   private openMessage(source: OpenMessage['source'], start: number): void {
@@ -464,7 +504,7 @@ export class SmtpDecoder implements Decoder {
     out.push(decoded('client', at, { kind: 'message', protocol: 'smtp', phase: 'received', index: msg.index, source: 'smtp-data', size: msg.size, complete: true }))
     // LMTP (RFC 2033 4.2): one reply per accepted recipient after the data.
     const replies = this.lmtp ? Math.max(1, this.rcptAccepted) : 1
-    for (let i = 0; i < replies; i++) this.pending.push({ ref, at, verb: 'DATA' })
+    for (let i = 0; i < replies; i++) this.pending.push({ ref, at, verb: 'DATA', expects: EXPECT_25X })
     this.resetTransaction()
   }
 
@@ -606,20 +646,30 @@ export class SmtpDecoder implements Decoder {
     }
 
     if (!this.greeted) {
-      // The greeting (RFC 5321 3.1): answers no command.
+      // The server speaks first (RFC 5321 3.1). When the client already sent commands,
+      // the code decides: a greeting code is the greeting (the client talked first);
+      // anything else answers the first command, and the greeting is not in the capture.
       this.greeted = true
-      this.state = r.code === '220' ? 'helo' : this.state
-      item.state = this.state
-      if (r.code !== '220') {
-        const n = smtpReplyNote(item, undefined)
-        if (n) notes.push(n)
+      if (this.pending.length === 0 || GREETING_CODES.has(r.code)) {
+        this.state = r.code === '220' ? 'helo' : this.state
+        item.state = this.state
+        if (r.code !== '220') {
+          const n = smtpReplyNote(item, undefined)
+          if (n) notes.push(n)
+        }
+        if (this.pending.length > 0) {
+          const verbs = this.pending.map((p) => p.verb).join(', ')
+          notes.push(mkNote('warn', 'SMTP_EARLY_TALKER', `The client sent ${verbs} before this greeting`, 'Servers such as Postfix reject clients that talk first (554 5.5.1 protocol synchronization).', 'RFC 5321 §3.1'))
+        }
+        // Commands sent before the greeting (early talkers) wait for the next replies.
+        out.push(decoded('server', at, item, { raw, notes }))
+        return
       }
-      // Commands sent before the greeting (early talkers) wait for the next replies.
-      out.push(decoded('server', at, item, { raw, notes }))
-      return
+      if (this.state === 'greeting') this.state = 'helo'
+      notes.push(mkNote('info', 'SMTP_NO_GREETING', `The capture starts without the server's 220 greeting: this ${r.code} answers the first command`, 'The transcript or capture left the greeting out; pairing starts with the first command.', 'RFC 5321 §3.1'))
     }
 
-    const cmd = this.pending.shift()
+    const cmd = this.takePending(r.code, at, out)
     if (!cmd) {
       if (r.code === '421') {
         const n = smtpReplyNote(item, undefined)
@@ -635,10 +685,12 @@ export class SmtpDecoder implements Decoder {
     const extra: Decoded[] = []
     const ok = r.code[0] === '2'
 
-    const isAuth = cmd.attempt !== undefined || (cmd.verb === 'AUTH' && this.auth !== undefined && cmd.ref === this.auth.ref)
+    // Only the open exchange's steps: a stale attempt's reply is an ordinary reply.
+    const isAuth = this.auth !== undefined && (cmd.attempt === this.auth.ref || cmd.ref === this.auth.ref)
     if (isAuth && r.code === '334' && this.auth) {
       // RFC 4954 4: a server challenge, answered by the client's next line.
       const step = this.auth.ex.challenge(lines[0] ?? '')
+      this.auth.owed++
       const cont: ContinuationItem = { kind: 'continuation', protocol: 'smtp', text: lines[0] ?? '', latencyMs: item.latencyMs }
       if (step.decoded !== undefined) cont.decoded = step.decoded
       out.push(decoded('server', at, cont, { raw, notes: [...notes, ...step.notes], replyToRef: cmd.ref, attemptRef: this.auth.ref }))
@@ -730,8 +782,9 @@ export class SmtpDecoder implements Decoder {
     if (!a) return
     const success = code[0] === '2'
     this.auth = undefined
-    this.clientMode = 'command'
-    this.state = this.helloed ? 'ready' : 'helo'
+    // The client may already be past the exchange (leavesAuth): keep what it is doing.
+    if (this.clientMode === 'auth') this.clientMode = 'command'
+    if (this.state === 'auth') this.state = this.helloed ? 'ready' : 'helo'
     item.state = this.state
     const outcome: AuthItem = { kind: 'auth', protocol: 'smtp', mechanism: a.ex.mechanism, step: 'outcome', valid: true, outcome: success ? 'success' : 'failure' }
     if (a.ex.user !== undefined) outcome.user = a.ex.user
@@ -763,6 +816,60 @@ export class SmtpDecoder implements Decoder {
    * record are the handshake; anything else in plaintext is an injection.
    */
   private droppedPending = false
+
+  /**
+   * The command a reply answers. Normally the head of the queue; but a positive code the
+   * head cannot get (a 250 when AUTH waits for 334/235, a 354 when MAIL waits for 250)
+   * that a later command can get means the replies in between are missing from the
+   * capture: those commands are dropped with a note instead of every later reply pairing
+   * one step late. Errors (4xx/5xx) can answer anything and never skip.
+   */
+  private takePending(code: string, at: number, out: Decoded[]): Pending | undefined {
+    const head = this.pending[0]
+    if (!head || code[0] === '4' || code[0] === '5' || !head.expects || head.expects.includes(code)) return this.pending.shift()
+    const n = Math.min(this.pending.length, PAIRING_LOOKAHEAD)
+    for (let i = 1; i < n; i++) {
+      if (!this.pending[i].expects?.includes(code)) continue
+      this.onUnanswered(this.pending.splice(0, i), code, at, out)
+      return this.pending.shift()
+    }
+    return this.pending.shift()
+  }
+
+  /** Commands whose replies the capture lacks: undo what waiting for them implied. */
+  private onUnanswered(skipped: Pending[], code: string, at: number, out: Decoded[]): void {
+    const a = this.auth
+    const notes: Note[] = []
+    const others: string[] = []
+    let authLines = 0
+    for (const p of skipped) {
+      if (a && (p.ref === a.ref || p.attempt === a.ref)) {
+        authLines++
+        continue
+      }
+      if (p.verb === 'EHLO' || p.verb === 'LHLO' || p.verb === 'HELO') this.helloPending = Math.max(0, this.helloPending - 1)
+      else if (p.verb === 'RCPT') this.rcptPending = Math.max(0, this.rcptPending - 1)
+      others.push(p.verb)
+    }
+    if (a && authLines > 0) {
+      this.auth = undefined
+      if (this.clientMode === 'auth') this.clientMode = 'command'
+      if (this.state === 'auth') this.state = this.helloed ? 'ready' : 'helo'
+      notes.push(
+        mkNote(
+          'warn',
+          'SMTP_AUTH_UNANSWERED',
+          `The server's replies to AUTH ${a.ex.mechanism} are missing (${authLines} line${authLines === 1 ? '' : 's'} unanswered before this ${code}): the outcome of the login is unknown`,
+          'The capture or transcript leaves out the 334 prompts and the 235/535 verdict.',
+          'RFC 4954 §4',
+        ),
+      )
+    }
+    if (others.length) {
+      notes.push(mkNote('warn', 'SMTP_REPLY_MISSING', `No reply to ${others.join(', ')} is in the capture: this ${code} answers a later command`, 'The capture or transcript leaves out some server replies.', 'RFC 5321 §4.3.2'))
+    }
+    out.push(decoded('proxy', at, undefined, { notes }))
+  }
 
   /** Forgets the oldest command awaiting a reply (noted once): pairing may drift after this. */
   private dropOldestPending(notes: Note[]): void {

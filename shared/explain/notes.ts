@@ -150,6 +150,21 @@ export const NOTES_EXPLAIN: ExplainTable = {
   'note.SMTP_TOO_MANY_PENDING': { en: 'Too many commands are waiting for replies; the oldest are no longer paired.', es: 'Demasiadas órdenes esperan respuesta; las más antiguas ya no se emparejan.' },
   'note.SMTP_UNSOLICITED_REPLY': { en: 'A reply that answers no command.', es: 'Una respuesta que no contesta a ninguna orden.', ref: 'RFC 5321 §4.2' },
   'note.SMTP_UNTERMINATED_LINE': { en: 'The connection closed after a line without its CRLF.', es: 'La conexión se cerró tras una línea sin su CRLF.', ref: 'RFC 5321 §2.3.8' },
+  'note.SMTP_NO_GREETING': {
+    en: 'The capture starts without the server\'s 220 greeting (a hand-written transcript or a capture started late); replies pair from the first command.',
+    es: 'La captura empieza sin el saludo 220 del servidor (una transcripción escrita a mano o una captura que empezó tarde); las respuestas se emparejan desde la primera orden.',
+    ref: 'RFC 5321 §3.1',
+  },
+  'note.SMTP_AUTH_UNANSWERED': {
+    en: 'The server\'s replies to AUTH (the 334 prompts and the 235/535 verdict) are missing, so whether the login worked is unknown.',
+    es: 'Faltan las respuestas del servidor a AUTH (las peticiones 334 y el veredicto 235/535), así que no se sabe si el acceso funcionó.',
+    ref: 'RFC 4954 §4',
+  },
+  'note.SMTP_REPLY_MISSING': {
+    en: 'Some commands have no reply in the capture: the next reply answers a later command, so the ones before it are left unpaired.',
+    es: 'Algunas órdenes no tienen respuesta en la captura: la siguiente respuesta contesta a una orden posterior, así que las anteriores quedan sin emparejar.',
+    ref: 'RFC 5321 §4.3.2',
+  },
 
   // --- POP3 -----------------------------------------------------------------
   'note.POP3_MAILBOX_IN_USE': {
@@ -190,6 +205,11 @@ export const NOTES_EXPLAIN: ExplainTable = {
   'note.POP3_UNKNOWN_COMMAND': { en: 'A command POP3 does not define.', es: 'Una orden que POP3 no define.', ref: 'RFC 1939 §3' },
   'note.POP3_UNSOLICITED_RESPONSE': { en: 'A response that answers no command.', es: 'Una respuesta que no contesta a ninguna orden.', ref: 'RFC 1939 §3' },
   'note.POP3_UNTERMINATED_LINE': { en: 'The connection closed after a line without its CRLF.', es: 'La conexión se cerró tras una línea sin su CRLF.', ref: 'RFC 1939 §3' },
+  'note.POP3_NO_GREETING': {
+    en: 'The capture starts without the server\'s +OK greeting (a hand-written transcript or a capture started late); responses pair from the first command.',
+    es: 'La captura empieza sin el saludo +OK del servidor (una transcripción escrita a mano o una captura que empezó tarde); las respuestas se emparejan desde la primera orden.',
+    ref: 'RFC 1939 §4',
+  },
 
   // --- SASL mechanisms --------------------------------------------------------
   'sasl.PLAIN': {

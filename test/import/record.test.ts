@@ -27,6 +27,15 @@ function items(events: SessionEvent[], kind: Item['kind']): Item[] {
   return events.flatMap((e) => (e.item?.kind === kind ? [e.item] : []))
 }
 
+/** Each command's verb with the first line of the reply paired to it ('code text'). */
+function pairs(events: SessionEvent[]): [string, string | undefined][] {
+  return events.flatMap((e): [string, string | undefined][] => {
+    if (e.item?.kind !== 'command') return []
+    const reply = events.find((r) => r.item?.kind === 'reply' && r.item.replyTo === e.seq)?.item
+    return [[e.item.verb, reply?.kind === 'reply' ? `${reply.code} ${reply.lines[0]}` : undefined]]
+  })
+}
+
 describe("the seed's examples", () => {
   test('the SMTP example imports as SMTP and shows the AUTH LOGIN user', async () => {
     const s = await recordImport(ts.feed, importText(fixture('seed-smtp.txt')), { file: 'seed-smtp.txt' })
@@ -39,11 +48,9 @@ describe("the seed's examples", () => {
     assert.ok(login && login.kind === 'auth' && login.mechanism === 'LOGIN' && login.decoded === 'user=nombre_usuario', "login && login.kind === 'auth' && login.mechanism === 'LOGIN' && login.decoded === 'user=nombre_usuario'")
   })
 
-  // The seed leaves out the 334 prompts and the 235 of AUTH LOGIN; the importer never
-  // invents server replies, so the SMTP decoder has to close the exchange itself.
-  // TODO(decoders): remove the todo once proxy/protocols/smtp.ts handles it.
-  const smtpTodo = 'the SMTP decoder keeps AUTH LOGIN open when its 334/235 replies are missing (MAIL FROM is read as a SASL answer), so DATA is never accepted'
-  test("the SMTP example's message is found with its Subject 'Asunto'", { todo: smtpTodo }, async () => {
+  // The seed leaves out the 220 greeting, the 334 prompts and the 235 of AUTH LOGIN; the
+  // importer never invents server replies, so the SMTP decoder pairs around the gaps.
+  test("the SMTP example's message is found with its Subject 'Asunto'", async () => {
     const s = await recordImport(ts.feed, importText(fixture('seed-smtp.txt')))
     const events = await eventsOf(s.id)
     const parsed = items(events, 'message').find((m) => m.kind === 'message' && m.phase === 'parsed')
@@ -51,6 +58,25 @@ describe("the seed's examples", () => {
     assert.equal(parsed.summary?.subject, 'Asunto')
     const eml = await ts.store.message(s.id, 1)
     assert.match(eml!.toString(), /^subject: Asunto\r\nEste mensaje es de prueba\.\r\n/)
+  })
+
+  test('every command of the SMTP example pairs with the reply written under it', async () => {
+    const s = await recordImport(ts.feed, importText(fixture('seed-smtp.txt')))
+    const events = await eventsOf(s.id)
+    assert.deepEqual(pairs(events), [
+      ['HELO', '250 servidor.es'],
+      ['AUTH', undefined],
+      ['MAIL', '250 2.1.5. OK'],
+      ['RCPT', '250 2.1.5. Ok'],
+      ['DATA', '354 Start mail input; endi with <CRLF>.<CRLF>'],
+      ['QUIT', '221 Bye'],
+    ])
+    // The body's own reply answers the message, not a command.
+    const queued = events.find((e) => e.item?.kind === 'reply' && e.item.lines[0]?.startsWith('OK: queued'))!
+    assert.equal(events.find((e) => e.seq === (queued.item as { replyTo?: number }).replyTo)?.item?.kind, 'body')
+    const notes = events.flatMap((e) => e.notes ?? []).map((n) => n.code)
+    for (const code of ['SMTP_NO_GREETING', 'SMTP_AUTH_UNANSWERED']) assert.ok(notes.includes(code), code)
+    assert.ok(!notes.includes('AUTH_INVALID_BASE64'), 'no command was read as a SASL answer')
   })
 
   test('the POP3 example decodes its commands and keeps the password apart', async () => {
@@ -65,16 +91,24 @@ describe("the seed's examples", () => {
     assert.deepEqual(pass.secrets, [{ kind: 'password', value: 'LaContrasenia' }])
   })
 
-  // The seed has no greeting; the importer never invents one, so the POP3 decoder has to
-  // notice the client spoke first.
-  // TODO(decoders): remove the todo once proxy/protocols/pop3.ts handles it.
-  const pop3Todo = 'the POP3 decoder takes the first +OK for the greeting when the transcript has none, so every reply pairs one command late'
-  test("the POP3 example's scan listing is read as the LIST response", { todo: pop3Todo }, async () => {
+  // The seed has no greeting; the importer never invents one, so the POP3 decoder notices
+  // the client spoke first and pairs the first +OK with USER.
+  test("the POP3 example's scan listing is read as the LIST response", async () => {
     const s = await recordImport(ts.feed, importText(fixture('seed-pop3.txt')))
     const events = await eventsOf(s.id)
-    const listing = items(events, 'body').find((b) => b.kind === 'body' && b.lines)
-    assert.ok(listing && listing.kind === 'body', "listing && listing.kind === 'body'")
-    assert.deepEqual(listing.lines, ['1 23941', '2 2411', '3 16523', '4 892034'])
+    assert.deepEqual(pairs(events), [
+      ['USER', '+OK Name is a valid mailbox'],
+      ['PASS', '+OK Mailbox locked and ready'],
+      ['LIST', '+OK scan listing follows'],
+      ['QUIT', '+OK '],
+    ])
+    const list = events.find((e) => e.item?.kind === 'command' && e.item.verb === 'LIST')!
+    const listing = events.find((e) => e.item?.kind === 'reply' && e.item.replyTo === list.seq)!.item
+    assert.ok(listing?.kind === 'reply')
+    assert.deepEqual(listing.lines.slice(1), ['1 23941', '2 2411', '3 16523', '4 892034'])
+    const notes = events.flatMap((e) => e.notes ?? []).map((n) => n.code)
+    assert.ok(notes.includes('POP3_NO_GREETING'))
+    assert.ok(!notes.includes('POP3_MALFORMED_RESPONSE'), 'no listing line was read as a response')
   })
 
   test('the IMAP example imports and explains STORE +FLAGS.SILENT', async () => {

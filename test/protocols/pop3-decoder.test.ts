@@ -127,3 +127,46 @@ test('LANG without an argument is a listing, LANG with one is a single line', ()
   const out = d.feed('server', Buffer.from('+OK Language listing follows\r\nen English\r\nes Español\r\n.\r\n+OK es Idioma cambiado\r\n'), 3)
   assert.deepEqual(replies(out).map((r) => r.lines.length), [3, 1])
 })
+
+// Incomplete captures and hand-written transcripts.
+
+/** Each command's verb with the first line of the response paired to it. */
+function pairing(decoded: Decoded[]): [string, string | undefined][] {
+  const byRef = new Map(decoded.filter((d) => d.item?.kind === 'reply' && d.replyToRef !== undefined).map((d) => [d.replyToRef!, d.item as ReplyItem]))
+  return decoded.filter((d) => d.item?.kind === 'command').map((d) => {
+    const r = byRef.get(d.ref!)
+    return [(d.item as CommandItem).verb, r ? `${r.code} ${r.lines[0]}` : undefined]
+  })
+}
+
+test('a command before any server line means the greeting was not captured: the first +OK answers it', () => {
+  const { decoded } = replay(factory, parseTranscript('C: USER a\nS: +OK user\nC: PASS b\nS: +OK in\nC: STAT\nS: +OK 2 320\n'))
+  assert.deepEqual(pairing(decoded), [['USER', '+OK user'], ['PASS', '+OK in'], ['STAT', '+OK 2 320']])
+  assert.deepEqual(codes(decoded), ['POP3_NO_GREETING'])
+  assert.ok(!codes(decoded).includes('POP3_NO_RESPONSE'))
+})
+
+test('a first response with an APOP timestamp is the greeting even after an early command', () => {
+  const { decoded } = replay(factory, parseTranscript('C: CAPA\nS: +OK ready <1896.697170952@dbc.mtview.ca.us>\nS: +OK\nS: USER\nS: .\n'))
+  assert.deepEqual(pairing(decoded), [['CAPA', '+OK ']])
+  assert.ok(!codes(decoded).includes('POP3_NO_GREETING'))
+  assert.deepEqual((decoded.find((d) => d.replyToRef === 1)!.item as ReplyItem).capabilities?.map((c) => c.name), ['USER'])
+})
+
+test('a command pipelined after AUTH PLAIN with an initial response is a command, and the +OK still ends the login', () => {
+  const t = parseTranscript('S: +OK ready\nC: AUTH PLAIN AGFsaWNlAHNlY3JldG8=\nC: STAT\nS: +OK Logged in.\nS: +OK 1 120\n')
+  const { decoded } = replay(factory, t)
+  assert.deepEqual(pairing(decoded), [['AUTH', '+OK Logged in.'], ['STAT', '+OK 1 120']])
+  const outcome = decoded.find((d) => d.item?.kind === 'auth' && d.item.step === 'outcome')?.item
+  assert.ok(outcome?.kind === 'auth' && outcome.outcome === 'success' && outcome.user === 'alice')
+  assert.ok(!codes(decoded).includes('AUTH_INVALID_BASE64'))
+})
+
+test('a line the server prompted for with "+ " is a SASL answer even when it reads like a command', () => {
+  const t = parseTranscript('S: +OK ready\nC: AUTH PLAIN\nS: + \nC: STAT now\nS: -ERR bad base64\n')
+  const { decoded } = replay(factory, t)
+  assert.deepEqual(pairing(decoded), [['AUTH', undefined]])
+  assert.ok(codes(decoded).includes('AUTH_INVALID_BASE64'))
+  const outcome = decoded.find((d) => d.item?.kind === 'auth' && d.item.step === 'outcome')?.item
+  assert.ok(outcome?.kind === 'auth' && outcome.outcome === 'failure')
+})

@@ -99,3 +99,19 @@ test('truncated NTLM and binary payloads never throw', () => {
     }
   }
 })
+
+test('an exchange knows when the client has sent every step of a fixed-length mechanism', () => {
+  const login = new SaslExchange('LOGIN')
+  login.response('YWxpY2U=')
+  assert.equal(login.clientDone, false)
+  login.response('c2VjcmV0bw==')
+  assert.equal(login.clientDone, true)
+  const plain = new SaslExchange('plain')
+  plain.initial('AGFsaWNlAHNlY3JldG8=')
+  assert.equal(plain.clientDone, true)
+  const cancelled = new SaslExchange('SCRAM-SHA-256')
+  cancelled.response('biwsbj1hbGljZSxyPWFiYw==')
+  assert.equal(cancelled.clientDone, false, 'SCRAM has no fixed number of steps')
+  cancelled.response('*')
+  assert.equal(cancelled.clientDone, true)
+})

@@ -263,3 +263,90 @@ test('on an implicit-TLS port credentials are never reported as cleartext', () =
     assert.equal(codes(out).includes('AUTH_CLEARTEXT'), flagged)
   }
 })
+
+// Incomplete captures and hand-written transcripts: replies pair around the gaps.
+
+/** Each command's verb with the code of the reply paired to it. */
+function pairing(decoded: Decoded[]): [string, string | undefined][] {
+  const replies = new Map(decoded.filter((d) => d.item?.kind === 'reply' && d.replyToRef !== undefined).map((d) => [d.replyToRef!, (d.item as ReplyItem).code]))
+  return decoded.filter((d) => d.item?.kind === 'command').map((d) => [(d.item as CommandItem).verb, replies.get(d.ref!)])
+}
+
+test('a client that talks before the 220 greeting is an early talker, and its HELO pairs with the next reply', () => {
+  const t = parseTranscript('C: HELO a\nS: 220 x ESMTP\nS: 250 x\nC: QUIT\nS: 221 bye\n')
+  const { decoded } = replay(factory, t)
+  const greeting = decoded.find((d) => d.item?.kind === 'reply' && (d.item as ReplyItem).code === '220')!
+  assert.equal(greeting.replyToRef, undefined)
+  assert.deepEqual(codes([greeting]), ['SMTP_EARLY_TALKER'])
+  assert.deepEqual(pairing(decoded), [['HELO', '250'], ['QUIT', '221']])
+  assert.ok(!codes(decoded).includes('SMTP_NO_GREETING'))
+})
+
+test('a first reply that is no greeting code answers the first command: the greeting was not captured', () => {
+  const { decoded } = replay(factory, parseTranscript('C: EHLO a\nS: 250-x\nS: 250 PIPELINING\nC: NOOP\nS: 250 ok\n'))
+  assert.deepEqual(pairing(decoded), [['EHLO', '250'], ['NOOP', '250']])
+  assert.deepEqual(codes(decoded), ['SMTP_NO_GREETING'])
+  const ehlo = decoded.find((d) => d.replyToRef === 1)!.item as ReplyItem
+  assert.deepEqual(ehlo.capabilities?.map((c) => c.name), ['PIPELINING'])
+})
+
+test('AUTH LOGIN without its 334 prompts and 235 takes two answers, then MAIL is a command paired with its 250', () => {
+  const t = parseTranscript('S: 220 x\nC: EHLO a\nS: 250 x\nC: AUTH LOGIN\nC: YWxpY2U=\nC: c2VjcmV0bw==\nC: MAIL FROM:<a@b>\nS: 250 2.1.0 Ok\nC: RCPT TO:<c@d>\nS: 250 2.1.5 Ok\n')
+  const { decoded } = replay(factory, t)
+  const auth = items(decoded, 'auth').map((d) => d.item as AuthItem)
+  assert.deepEqual(auth.map((a) => [a.step, a.decoded]), [['start', undefined], ['response', 'user=alice'], ['response', 'password=•••']])
+  assert.deepEqual(pairing(decoded), [['EHLO', '250'], ['AUTH', undefined], ['MAIL', '250'], ['RCPT', '250']])
+  assert.ok(codes(decoded).includes('SMTP_AUTH_UNANSWERED'))
+  assert.ok(!codes(decoded).includes('AUTH_INVALID_BASE64'))
+  assert.ok(!codes(decoded).includes('SMTP_NO_REPLY'))
+})
+
+test('after both LOGIN answers even a word that is valid base64 (QUIT) is the next command', () => {
+  const t = parseTranscript('S: 220 x\nC: EHLO a\nS: 250 x\nC: AUTH LOGIN\nS: 334 VXNlcm5hbWU6\nC: YWxpY2U=\nS: 334 UGFzc3dvcmQ6\nC: c2VjcmV0bw==\nC: QUIT\nS: 221 bye\n')
+  const { decoded } = replay(factory, t)
+  assert.deepEqual(pairing(decoded), [['EHLO', '250'], ['AUTH', undefined], ['QUIT', '221']])
+  assert.equal(items(decoded, 'auth').filter((d) => (d.item as AuthItem).step === 'response').length, 2)
+  assert.ok(codes(decoded).includes('SMTP_AUTH_UNANSWERED'))
+})
+
+test('a line the server prompted for with 334 is a SASL answer even when it reads like a command', () => {
+  const t = parseTranscript('S: 220 x\nC: EHLO a\nS: 250 x\nC: AUTH LOGIN\nS: 334 VXNlcm5hbWU6\nC: MAIL FROM:<a@b>\nS: 501 5.5.2 Cannot decode response\nC: QUIT\nS: 221 bye\n')
+  const { decoded } = replay(factory, t)
+  assert.deepEqual(pairing(decoded), [['EHLO', '250'], ['AUTH', undefined], ['QUIT', '221']])
+  const outcome = items(decoded, 'auth').map((d) => d.item as AuthItem).find((a) => a.step === 'outcome')
+  assert.equal(outcome?.outcome, 'failure')
+  assert.ok(codes(decoded).includes('AUTH_INVALID_BASE64'))
+})
+
+test('MAIL pipelined after AUTH PLAIN with an initial response is a command, and the 235 still ends the login', () => {
+  const t = parseTranscript('S: 220 x\nC: EHLO a\nS: 250-x\nS: 250-PIPELINING\nS: 250 AUTH PLAIN\nC: AUTH PLAIN AGFsaWNlAHNlY3JldG8=\nC: MAIL FROM:<a@b>\nS: 235 2.7.0 Authentication successful\nS: 250 2.1.0 Ok\n')
+  const { decoded } = replay(factory, t)
+  assert.deepEqual(pairing(decoded), [['EHLO', '250'], ['AUTH', '235'], ['MAIL', '250']])
+  const outcome = items(decoded, 'auth').map((d) => d.item as AuthItem).find((a) => a.step === 'outcome')
+  assert.deepEqual([outcome?.outcome, outcome?.user], ['success', 'alice'])
+  assert.deepEqual(codes(decoded).filter((c) => c.startsWith('SMTP_')), [])
+  const mailReply = decoded.find((d) => d.replyToRef === 3)!.item as ReplyItem
+  assert.equal(mailReply.state, 'mail')
+})
+
+test('a 354 while RCPT still waits for its 250 answers DATA, and RCPT is noted as unanswered', () => {
+  const t = parseTranscript('S: 220 x\nC: EHLO a\nS: 250 x\nC: MAIL FROM:<a@b>\nS: 250 ok\nC: RCPT TO:<c@d>\nC: DATA\nS: 354 go\nC: hola\nC: .\nS: 250 queued\n')
+  const { decoded, messages } = replay(factory, t)
+  assert.deepEqual(pairing(decoded), [['EHLO', '250'], ['MAIL', '250'], ['RCPT', undefined], ['DATA', '354']])
+  assert.ok(codes(decoded).includes('SMTP_REPLY_MISSING'))
+  assert.equal(messages[0]?.bytes.toString(), 'hola\r\n')
+})
+
+test('an error reply never skips ahead: a 535 answers the AUTH that waits, not the MAIL after it', () => {
+  const t = parseTranscript('S: 220 x\nC: EHLO a\nS: 250 x\nC: AUTH PLAIN AGFsaWNlAHdyb25n\nC: MAIL FROM:<a@b>\nS: 535 5.7.8 Authentication failed\nS: 530 5.7.0 Authentication required\n')
+  const { decoded } = replay(factory, t)
+  assert.deepEqual(pairing(decoded), [['EHLO', '250'], ['AUTH', '535'], ['MAIL', '530']])
+  assert.ok(!codes(decoded).includes('SMTP_AUTH_UNANSWERED'))
+})
+
+test('a positive reply that fits no waiting command pairs with the oldest one, as before', () => {
+  const t = parseTranscript('S: 220 x\nC: EHLO a\nS: 250 x\nC: QUIT\nS: 250 closing anyway\n')
+  const { decoded } = replay(factory, t)
+  assert.deepEqual(pairing(decoded), [['EHLO', '250'], ['QUIT', '250']])
+  assert.ok(!codes(decoded).includes('SMTP_REPLY_MISSING'))
+})
