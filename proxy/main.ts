@@ -202,12 +202,41 @@ async function main(argv: string[]): Promise<void> {
           console.log(`imported ${file} as session ${session.id} (${session.protocol}, ${session.totals.events} events)`)
         })
       }
-      default:
-        throw new UsageError(`'${cmd.name}' is not available yet`)
+      case 'replay': {
+        const { runReplayCommand } = await import('./replay/index.ts')
+        const c = cmd
+        const code = await withStore(c.config, async (store, feed) => {
+          if (!store.get(c.session)) throw new UsageError(`no session '${c.session}' in ${c.config.dataDir}`)
+          // The upstream may be the lab or another server signed by mailtap's own CA.
+          const ca = await loadOrCreateCa(c.config.dataDir)
+          return runReplayCommand({
+            store,
+            feed,
+            session: c.session,
+            to: c.to,
+            user: c.user,
+            password: c.password,
+            speed: c.speed,
+            lockstep: c.lockstep,
+            tls: { ca: ca.certPem, verify: c.config.upstreamVerify },
+          })
+        })
+        process.exitCode = code
+        return
+      }
+      case 'mock': {
+        const { runMockCommand } = await import('./replay/index.ts')
+        const c = cmd
+        return await withStore(c.config, async (store, feed) => {
+          if (!store.get(c.session)) throw new UsageError(`no session '${c.session}' in ${c.config.dataDir}`)
+          const ca = await loadOrCreateCa(c.config.dataDir)
+          await runMockCommand({ store, feed, session: c.session, listen: c.listen, ca })
+        })
+      }
     }
   } catch (err) {
     if (err instanceof UsageError || err instanceof ListenError) return usageExit(err)
-    if ((err as Error).name === 'ImportError' || (err as Error).name === 'ExportError') return usageExit(err)
+    if (['ImportError', 'ExportError', 'ReplayError', 'MockError', 'EndpointError', 'ScriptError'].includes((err as Error).name)) return usageExit(err)
     throw err
   }
 }
