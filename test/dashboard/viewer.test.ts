@@ -224,6 +224,15 @@ describe('the dashboard on imported sessions', { skip }, () => {
       assert.ok(i > at, `${word} comes after the previous exchange in the diagram (labels: ${labels.join(' | ')})`)
       at = i
     }
+    // Exported as SVG and PNG files.
+    const [svgDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-svg').click()])
+    const svg = await readFile(await svgDownload.path(), 'utf8')
+    assert.match(svg, /^<\?xml[^>]*>\s*<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/)
+    assert.match(svg, /MAIL FROM:&lt;olivia@mail\.test&gt;/)
+    const [pngDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-png').click()])
+    const png = await readFile(await pngDownload.path())
+    assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG file')
+    assert.ok(png.length > 5000)
     // A failed exchange is drawn in red: the rejected session has one.
     await open(`#/s/${others[2].id}/diagram`)
     await page.locator('[data-testid=diagram-exchange][data-failed=true]').first().waitFor()
@@ -263,5 +272,25 @@ describe('the dashboard on imported sessions', { skip }, () => {
     assert.equal(spanish.length, english.length)
     assert.notDeepEqual(spanish, english, 'the annotations changed language')
     await page.getByTestId('lang-en').click()
+  })
+
+  test('the routes panel tells how to point a client at each route, and offers the CA certificate', async () => {
+    await open('#/routes')
+    const howto = page.getByTestId('route-howto').first()
+    await howto.waitFor()
+    assert.equal(await howto.textContent(), `Set your SMTP server to 127.0.0.1, port ${mailtap.routePorts[0]}, no TLS.`)
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('ca-download').click()])
+    assert.match(await readFile(await download.path(), 'utf8'), /^-----BEGIN CERTIFICATE-----/)
+  })
+
+  test('a transcript pasted into the import dialog becomes a session', async () => {
+    await open('#/')
+    await page.getByTestId('open-import').click()
+    await page.getByTestId('import-text').fill(pop3Session('paula'))
+    await page.getByTestId('import-go').click()
+    await page.getByTestId('session-view').waitFor()
+    await page.getByTestId('head-user').filter({ hasText: 'paula' }).waitFor()
+    await page.getByTestId('transcript').getByText('STAT').first().waitFor()
+    await page.locator('[data-testid=session-row]').filter({ hasText: 'paula' }).waitFor()
   })
 })

@@ -11,7 +11,9 @@ import { getSession, listSessions } from './api.ts'
 import { LiveSocket, type ConnState } from './socket.ts'
 
 const LIST_LIMIT = 1000
-const PAGE_EVENTS = 5000
+/** A small first page paints quickly; the rest of a long session follows in big pages. */
+const FIRST_PAGE_EVENTS = 500
+const PAGE_EVENTS = 10_000
 
 /** A tiny observable: a version number, bumped at most once per animation frame. */
 class Observable {
@@ -92,6 +94,8 @@ export class ListSync extends Observable {
 
   private onMessage(msg: ServerMessage): void {
     if (msg.type === 'reset') {
+      // The hub dropped every subscription of this socket, the list's included.
+      this.socket.send({ type: 'subscribe-list' })
       void this.reload(true)
       return
     }
@@ -108,6 +112,9 @@ export class ListSync extends Observable {
       case 'session-updated':
       case 'session-closed':
         return this.table.upsert(msg.session)
+      case 'session-deleted':
+        for (const id of msg.sessionIds) this.table.remove(id)
+        return msg.sessionIds.length > 0
       case 'event':
       case 'hello':
       case 'reset':
@@ -132,9 +139,13 @@ export class SessionSync extends Observable {
   loading = true
   /** True while REST pages are being fetched (a long session loads progressively). */
   fetching = false
+  /** The session was deleted (here or in another dashboard). */
+  deleted = false
   error: string | undefined
   private readonly offs: (() => void)[] = []
   private stopped = false
+  /** The afterSeq of the last gap-repair subscription, so one hole asks only once. */
+  private repairedAfter = -1
 
   constructor(
     readonly id: string,
@@ -175,7 +186,7 @@ export class SessionSync extends Observable {
     this.fetching = true
     try {
       for (;;) {
-        const res = await getSession(this.id, { after: this.log.contiguous, limit: PAGE_EVENTS })
+        const res = await getSession(this.id, { after: this.log.contiguous, limit: this.log.contiguous ? PAGE_EVENTS : FIRST_PAGE_EVENTS })
         if (this.stopped) return
         this.session = pickSession(this.session, res.session)
         const added = this.log.add(res.events)
@@ -201,7 +212,10 @@ export class SessionSync extends Observable {
         if (this.log.add([msg.event])) {
           this.notify()
           // A hole means something was lost on the way: ask again from the last good seq.
-          if (this.log.hasGap() && !this.fetching) this.subscribeEvents()
+          if (this.log.hasGap() && !this.fetching && this.repairedAfter !== this.log.contiguous) {
+            this.repairedAfter = this.log.contiguous
+            this.subscribeEvents()
+          }
         }
         return
       case 'session-opened':
@@ -209,6 +223,11 @@ export class SessionSync extends Observable {
       case 'session-closed':
         if (msg.session.id !== this.id) return
         this.session = pickSession(this.session, msg.session)
+        this.notify()
+        return
+      case 'session-deleted':
+        if (!msg.sessionIds.includes(this.id)) return
+        this.deleted = true
         this.notify()
         return
       case 'reset':

@@ -47,6 +47,7 @@ export function RoutesPanel({ compact = false }: { compact?: boolean }) {
           </div>
         ))}
       </div>
+      {info?.lab && <LabCard lab={info.lab} />}
       {hasCa && (
         <div className="ca-card">
           <h3>{t('caTitle')}</h3>
@@ -56,6 +57,41 @@ export function RoutesPanel({ compact = false }: { compact?: boolean }) {
           </a>
         </div>
       )}
+    </div>
+  )
+}
+
+/** Lab mode: the embedded mail server's accounts, to log in with right away. */
+function LabCard({ lab }: { lab: Record<string, unknown> }) {
+  const t = useT()
+  const users = Array.isArray(lab.users) ? (lab.users as { name?: unknown; password?: unknown }[]) : []
+  const domain = typeof lab.domain === 'string' ? lab.domain : undefined
+  return (
+    <div className="ca-card" data-testid="lab">
+      <h3>{t('labTitle')}</h3>
+      <p>{t('labHelp')}</p>
+      <table className="table">
+        <thead>
+          <tr>
+            <th>{t('user')}</th>
+            <th>{t('password')}</th>
+            <th>{t('address')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {users.map((u, i) => (
+            <tr key={i}>
+              <td>
+                <code>{String(u.name ?? '')}</code>
+              </td>
+              <td>
+                <code>{String(u.password ?? '')}</code>
+              </td>
+              <td>{domain ? <code>{`${String(u.name ?? '')}@${domain}`}</code> : null}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   )
 }

@@ -232,7 +232,8 @@ function serializeSvg(svg: SVGSVGElement): string {
 function svgToPng(svgText: string, w: number, h: number, scale: number): Promise<Blob> {
   return new Promise((resolve, reject) => {
     const img = new Image()
-    const url = URL.createObjectURL(new Blob([svgText], { type: 'image/svg+xml' }))
+    // A data: URL, not a blob: one: the dashboard's CSP allows images from 'self' and data: only.
+    const url = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svgText)}`
     img.onload = () => {
       const canvas = document.createElement('canvas')
       canvas.width = w * scale
@@ -240,11 +241,9 @@ function svgToPng(svgText: string, w: number, h: number, scale: number): Promise
       const ctx = canvas.getContext('2d')!
       ctx.scale(scale, scale)
       ctx.drawImage(img, 0, 0, w, h)
-      URL.revokeObjectURL(url)
       canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('PNG encoding failed'))), 'image/png')
     }
     img.onerror = () => {
-      URL.revokeObjectURL(url)
       reject(new Error('SVG could not be drawn'))
     }
     img.src = url

@@ -41,6 +41,8 @@ export function SessionList({ selectedId }: { selectedId?: string }) {
     const onKey = (e: KeyboardEvent) => {
       if (isTyping(e)) return
       if (e.metaKey || e.ctrlKey || e.altKey) return
+      // A dialog or the message viewer is open: its own keys apply (Esc closes it).
+      if (document.querySelector('.drawer-backdrop')) return
       let next = -1
       if (e.key === 'j' || e.key === 'ArrowDown') next = Math.min(sessions.length - 1, cursorIndex + 1)
       else if (e.key === 'k' || e.key === 'ArrowUp') next = Math.max(0, cursorIndex < 0 ? 0 : cursorIndex - 1)

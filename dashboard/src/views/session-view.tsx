@@ -31,6 +31,7 @@ export function SessionView({ id, tab, message }: { id: string; tab: Tab; messag
   const listed = listSync.table.byId.get(id)
   const session = sync.session && listed ? (listed.totals.events > sync.session.totals.events || (listed.status !== 'live' && sync.session.status === 'live') ? listed : sync.session) : (sync.session ?? listed)
 
+  if (sync.deleted) return <div className="pad muted" data-testid="session-deleted">{t('sessionDeleted')}</div>
   if (!session) {
     return <div className="pad muted">{sync.error ?? t('loading')}</div>
   }
