@@ -25,7 +25,12 @@ export interface RelayOptions {
   idleTimeoutMs: number
   connectTimeoutMs: number
   tls?: TlsSupport
+  /** A plaintext upstream silent this long after connecting gets a "may be TLS" note
+   *  (all three protocols greet first). Default 3000; 0 = never. */
+  greetingWaitMs?: number
 }
+
+const DEFAULT_GREETING_WAIT_MS = 3000
 
 /** Accepts one client connection on `route` and relays it until both sides are done. */
 export function relayConnection(client: net.Socket, route: Route, opts: RelayOptions): SessionRecorder {
@@ -47,7 +52,10 @@ class Relay {
   private lastActivity = now()
   private readonly ended = { client: false, server: false }
   private readonly detach: (() => void)[] = []
+  private readonly detachOnFinish: (() => void)[] = []
   private finished = false
+  /** Between the go-ahead and both handshakes: the raw sockets now belong to the TLS engines. */
+  private upgrading = false
   /** The first bytes of each raw leg, until they tell TLS from plaintext (undefined: done). */
   private readonly head: Record<Side, Buffer | undefined> = { client: Buffer.alloc(0), server: Buffer.alloc(0) }
 
@@ -112,7 +120,29 @@ class Relay {
     this.rec.session.server.address = this.server.remoteAddress ?? route.upstream.host
     this.rec.lifecycle({ phase: 'upstream-connected', detail: `${this.server.remoteAddress}:${this.server.remotePort}` })
     this.armIdleTimeout()
+    if (!route.upstream.tls) this.watchGreeting()
     this.pipe()
+  }
+
+  /**
+   * A server that says nothing on a connection mailtap opened in plaintext is most often an
+   * implicit-TLS port waiting for a ClientHello (993, 995, 465): the client would hang with
+   * no explanation, so say it while the session is still live.
+   */
+  private watchGreeting(): void {
+    const waitMs = this.opts.greetingWaitMs ?? DEFAULT_GREETING_WAIT_MS
+    if (!waitMs) return
+    const timer = setTimeout(() => {
+      if (this.finished || this.rec.session.totals.bytesFromServer > 0) return
+      this.rec.note({
+        level: 'warn',
+        code: 'UPSTREAM_NO_GREETING',
+        text: `the upstream sent no greeting within ${waitMs / 1000} s: it may expect TLS from the first byte (wrong port or TLS mode)`,
+        hint: 'for ports 465, 993, 995 use smtps://, imaps:// or pop3s:// as the upstream URL',
+      })
+    }, waitMs)
+    timer.unref()
+    this.detachOnFinish.push(() => clearTimeout(timer))
   }
 
   private dial(): Promise<net.Socket> {
@@ -151,12 +181,13 @@ class Relay {
 
   /** Takes a (possibly new, TLS) socket as one leg: error and close handling. */
   private adopt<T extends net.Socket>(socket: T, side: Side): T {
-    if (side === 'server') {
-      socket.on('error', (err) => this.fail('server', err))
-      socket.on('close', () => this.onClose('server'))
-    } else if (socket !== this.client) {
-      socket.on('error', (err) => this.fail('client', err))
-      socket.on('close', () => this.onClose('client'))
+    if (side === 'server' || socket !== this.client) {
+      socket.on('error', (err) => this.fail(side, err))
+      socket.on('close', () => this.onClose(side))
+      // A TLS socket can die between its handshake and this call (a peer that closes
+      // right after the handshake while the other leg still negotiates): its 'close' is
+      // gone by now, so replay it once the caller has installed the socket as a leg.
+      if (socket.destroyed) setImmediate(() => this.onClose(side))
     }
     return socket
   }
@@ -188,6 +219,10 @@ class Relay {
     src.on('data', onData)
     src.on('end', onEnd)
     dst.on('drain', onDrain)
+    // A TLS socket whose peer said goodbye right after the handshake, while the other leg
+    // was still negotiating, has emitted its 'end' already (Node ends an empty stream on
+    // EOF without a reader): carry it over now, or the session would wait forever.
+    if (src.readableEnded) setImmediate(onEnd)
     this.detach.push(() => {
       src.removeListener('data', onData)
       src.removeListener('end', onEnd)
@@ -230,6 +265,7 @@ class Relay {
     for (const undo of this.detach.splice(0)) undo()
     client.pause()
     server.pause()
+    this.upgrading = true
     // Plaintext already read past the go-ahead (sent before the handshake, the CVE-2011-0411
     // class) must never reach a TLS engine: it goes to the recorder, which flags it, and no
     // further. A ClientHello right behind it is handed back to the socket.
@@ -241,6 +277,7 @@ class Relay {
         tlsSupport.acceptClient(client, this.route),
         this.withConnectTimeout(tlsSupport.connectServer(server, this.route)),
       ])
+      this.upgrading = false
       if (c.status === 'fulfilled' && s.status === 'fulfilled') {
         this.client = this.adopt(c.value.tls, 'client')
         this.server = this.adopt(s.value.tls, 'server')
@@ -292,6 +329,7 @@ class Relay {
     this.closeReason = 'tls-failed'
     this.closeDetail = `${leg}: ${text}`
     this.finished = true
+    for (const undo of this.detachOnFinish.splice(0)) undo()
     void this.rec.close('tls-failed', this.closeDetail)
     if (leg === 'server' && !this.client.destroyed) {
       // The client still speaks the protocol with us (plaintext, or TLS with mailtap): answer it.
@@ -342,6 +380,8 @@ class Relay {
   }
 
   private fail(side: Side, err: NodeJS.ErrnoException): void {
+    // Mid-upgrade the TLS engines own the sockets and report their failures themselves.
+    if (this.upgrading) return
     if (!this.closeReason || this.closeReason.endsWith('-closed')) {
       if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
         this.closeReason = side === 'client' ? 'client-reset' : 'server-reset'
@@ -355,6 +395,9 @@ class Relay {
   }
 
   private onClose(side: Side): void {
+    // One leg's handshake failing must not end the other leg while it still handshakes:
+    // the client may yet be told why, in its protocol.
+    if (this.upgrading) return
     const other = side === 'client' ? this.server : this.client
     if (other && !other.destroyed) {
       // The peer is gone; let the other side drain what it has, then close it.
@@ -372,6 +415,7 @@ class Relay {
   private finish(): void {
     if (this.finished) return
     this.finished = true
+    for (const undo of this.detachOnFinish.splice(0)) undo()
     void this.rec.close(this.closeReason ?? 'error', this.closeDetail)
   }
 
@@ -390,6 +434,7 @@ class Relay {
     this.closeReason = 'upstream-unreachable'
     this.closeDetail = `${upstream}: ${cause}`
     this.finished = true
+    for (const undo of this.detachOnFinish.splice(0)) undo()
     void this.rec.close('upstream-unreachable', this.closeDetail)
     if (!this.client.destroyed) this.client.end(reply)
   }

@@ -116,7 +116,7 @@ m.logout()
   })
   await client.connect()
   const status = await client.status('INBOX', { messages: true })
-  assert.equal(typeof status.messages, 'number')
+  assert.ok(status && typeof status.messages === 'number')
   await client.logout()
 
   const closed = await h.waitClosed(2)
