@@ -305,3 +305,17 @@ describe('the seed IMAP exchange through the mailtap command', () => {
     }
   })
 })
+
+describe('the seed sessions in the list', () => {
+  test("the list finds all three by alice's name, and the two that carried the message by its Subject", async (t) => {
+    if (!skipUnlessReady(t)) return
+    const ids = (protocols: ('smtp' | 'pop3' | 'imap')[]) => new Set(protocols.map((p) => views[p]!.session.id))
+    const byUser = await cli!.get<{ sessions: { id: string }[]; total: number }>('/api/sessions?user=alice')
+    assert.equal(byUser.total, 3)
+    assert.deepEqual(new Set(byUser.sessions.map((s) => s.id)), ids(['smtp', 'pop3', 'imap']))
+    const bySubject = await cli!.get<{ sessions: { id: string; protocol: string }[]; total: number }>('/api/sessions?q=asunto')
+    assert.deepEqual(new Set(bySubject.sessions.map((s) => s.id)), ids(['smtp', 'imap']))
+    const withErrors = await cli!.get<{ total: number }>('/api/sessions?errors=1')
+    assert.equal(withErrors.total, 0, 'the seed exchanges went through without an error reply')
+  })
+})
