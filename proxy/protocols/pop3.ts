@@ -2,6 +2,7 @@
 // with commands through a FIFO (which is how POP3 PIPELINING works); whether a +OK is
 // multi-line is decided from the command it answers. RETR/TOP bodies stream to the
 // MessageSink with dot-stuffing undone; listings (LIST, UIDL, CAPA) become one reply.
+// A capture without the greeting (the client speaks first) pairs from the first command.
 //
 // Refs as in smtp.ts: `ref` is a counter local to this decoder; replies carry
 // `replyToRef`, auth steps `attemptRef`.

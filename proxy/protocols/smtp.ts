@@ -1,6 +1,8 @@
 // The SMTP/LMTP decoder (RFC 5321, 3207, 4954, 2920, 3030, 2033): sans-IO and streaming.
 // Commands and replies are paired through a FIFO of commands awaiting a reply (which is
-// also how PIPELINING works); DATA and BDAT bodies stream to the MessageSink.
+// also how PIPELINING works); DATA and BDAT bodies stream to the MessageSink. Captures
+// with gaps (a hand-written transcript without the greeting or the AUTH prompts) pair
+// around them by reply code: see the greeting in onReply, leavesAuth and takePending.
 //
 // Refs: every Decoded this decoder emits that something can answer carries `ref`, a
 // counter local to this decoder (1, 2, 3...). Replies carry `replyToRef`, AUTH steps
