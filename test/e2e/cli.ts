@@ -38,6 +38,10 @@ export async function startCli(routes: string[], extraArgs: string[] = []): Prom
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  // A test run that ends early (--test-force-exit, a crash) must not leave mailtap running.
+  const killOnExit = () => child.kill('SIGKILL')
+  process.once('exit', killOnExit)
+  void exited.then(() => process.off('exit', killOnExit))
   const output = () => `stdout:\n${stdout}\nstderr:\n${stderr}`
 
   // 'dashboard:' comes after every 'route:' line.
