@@ -4,6 +4,7 @@ import { useVirtualizer } from '@tanstack/react-virtual'
 import { useEffect, useMemo, useRef, useState } from 'react'
 import type { Session } from '../../../shared/schema.ts'
 import { useT } from '../i18n/index.ts'
+import { deleteAllSessions } from '../live/api.ts'
 import { listSync, useObservable } from '../live/sync.ts'
 import { formatBytes, formatDateTime, formatMs, sessionDurationMs, tlsState, upstreamLabel } from '../state/format.ts'
 import { navigate } from '../state/route.ts'
@@ -112,10 +113,25 @@ export function SessionList({ selectedId }: { selectedId?: string }) {
         </div>
       </div>
       <div className="list-head">
-        <span>{t('sessions')}</span>
-        <span className="count" data-testid="session-count">
-          {sessions.length}
+        <span>
+          {t('sessions')}{' '}
+          <span className="count" data-testid="session-count">
+            {sessions.length}
+          </span>
         </span>
+        {listSync.table.byId.size > 0 && (
+          <button
+            type="button"
+            className="linkish danger-link"
+            onClick={async () => {
+              if (!confirm(t('confirmDeleteAll'))) return
+              await deleteAllSessions().catch(() => undefined)
+              void listSync.reload(true)
+            }}
+          >
+            {t('deleteAll')}
+          </button>
+        )}
       </div>
       <div className="session-scroll" ref={scrollRef} data-testid="session-list">
         {sessions.length === 0 ? (
