@@ -24,8 +24,6 @@ const PHASE_A_PYTHON = 2
 /** Sessions this long closed before the kill must survive it (the issue's promise). */
 const SAFE_MS = 1000
 
-const T0 = Date.now()
-const log = (what: string) => process.env.CRASH_DEBUG && console.error(`${Date.now() - T0} ms: ${what}`)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function api<T>(m: MailtapProcess, path: string): Promise<T> {
@@ -138,7 +136,6 @@ test('after kill -9 under heavy traffic, a restarted mailtap serves every sessio
   await writeFile(largeFile, large.subarray(0, large.length - 2))
   t.after(() => rm(largeFile, { force: true }))
 
-  log('start')
   const first = await spawnMailtap(dataDir, [route])
   t.after(() => first.kill9())
   const port = first.routePort
@@ -150,7 +147,6 @@ test('after kill -9 under heavy traffic, a restarted mailtap serves every sessio
     sendWithSwaks(port, 99, ['--data', `@${largeFile}`]),
   ])
   for (const r of phaseA) assert.equal(r.code, 0, `a phase A client failed: ${r.stdout.slice(-500)} ${r.stderr}`)
-  log('phase A done')
   const phaseACount = phaseA.length
   // mailtap closes a session when its client or server leaves: all of phase A, shortly.
   let phaseAEnd = 0
@@ -192,7 +188,6 @@ test('after kill -9 under heavy traffic, a restarted mailtap serves every sessio
     assert.ok(Date.now() < deadline, `phase B traffic did not get going: ${workersSent} worker sessions, ${JSON.stringify(list.map((s) => [s.status, s.totals.bytesFromClient]))}`)
     await sleep(100)
   }
-  log('snapshot')
   const snapshot = await listAll(first)
   const killAt = Date.now()
   await first.kill9()
@@ -207,11 +202,9 @@ test('after kill -9 under heavy traffic, a restarted mailtap serves every sessio
   assert.ok(safe.length >= phaseACount, `${safe.length} sessions had closed a second before the kill`)
   assert.ok(trickled, 'the trickling session was live at the kill')
 
-  log('killed')
   // Restart on the same data directory.
   const second = await spawnMailtap(dataDir, [route])
   t.after(() => second.stop())
-  log('restarted')
   const after = await listAll(second)
   const byId = new Map(after.map((s) => [s.id, s]))
   assert.equal((await api<{ sessions: number }>(second, '/api/health')).sessions, after.length)
@@ -239,7 +232,6 @@ test('after kill -9 under heavy traffic, a restarted mailtap serves every sessio
     assert.match(txt, /^C: ehlo /im)
   }
 
-  log('safe checked')
   // The large DATA comes back byte for byte, as a message, in the eml zip and in a pcapng.
   const largeSession = safe.find((s) => s.totals.bytesFromClient > large.length)
   assert.ok(largeSession, 'the large DATA session closed before the kill')
@@ -276,17 +268,18 @@ test('after kill -9 under heavy traffic, a restarted mailtap serves every sessio
   }
   assert.equal((await api<{ total: number }>(second, '/api/sessions?status=live')).total, 0)
 
-  log('crashed checked')
   // Nothing is corrupt: every session listed, the crashed ones included, reads back.
   for (const s of after) {
     const { events } = await api<{ events: SessionEvent[] }>(second, `/api/sessions/${s.id}`)
     events.forEach((e, i) => assert.equal(e.seq, i + 1, `${s.id}: events in order without holes`))
     const raw = await api<{ client: string; server: string }>(second, `/api/sessions/${s.id}/raw`)
-    assert.ok(Buffer.from(raw.server, 'base64').subarray(0, 4).toString() === '220 ', `${s.id}: the raw server side starts with the greeting`)
+    // A session opened just before the kill may have no greeting yet; any bytes start with it.
+    const head = Buffer.from(raw.server, 'base64').subarray(0, 4).toString('latin1')
+    assert.ok('220 '.startsWith(head), `${s.id}: the raw server side starts with the greeting, not ${JSON.stringify(head)}`)
+    if (s.status !== 'closed' || s.closeDetail !== CRASH_DETAIL) assert.equal(head, '220 ', `${s.id}: a session that ended normally has its greeting`)
     JSON.parse((await download(second, `/api/sessions/${s.id}/export?format=json`)).bytes.toString('utf8'))
   }
 
-  log('all read')
   // And the restarted mailtap records new traffic on the same store.
   const again = await sendWithSwaks(second.routePort, 5000)
   assert.equal(again.code, 0, again.stderr)
