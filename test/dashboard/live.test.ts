@@ -13,7 +13,7 @@ import { realServers, users } from '../helpers/real-servers.ts'
 
 const skip = hasChromium() ? false : 'chromium is not installed (/usr/bin/chromium)'
 // This file's own mailbox: test files run in parallel.
-const USER = users.heidi
+const USER = users.bob // this file owns bob's mailbox on the real servers
 
 /** imaplib logs in and selects INBOX, says "ready", and logs out when told to on stdin. */
 const IMAP_CLIENT = `
