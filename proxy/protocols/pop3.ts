@@ -56,6 +56,8 @@ interface Pending {
   at: number
   cmd: Pop3Command
   attempt?: number
+  /** Sent while earlier commands were unanswered: its sequence is judged when its reply comes. */
+  judgeLater?: boolean
 }
 
 const NOOP_WRITER: MessageWriter = { write() {}, close() {} }
@@ -247,7 +249,9 @@ export class Pop3Decoder implements Decoder {
     if (item.pipelined && this.greeted && this.caps.size > 0 && !this.caps.has('PIPELINING')) {
       notes.push(mkNote('warn', 'POP3_PIPELINING_NOT_OFFERED', `${cmd.verb} was sent before the previous response, but the server did not announce PIPELINING`, undefined, 'RFC 2449 §6.6'))
     }
-    this.checkSequence(cmd, notes)
+    // Pipelined behind USER/PASS, LIST runs in the state those replies leave: judge it then.
+    const judgeLater = this.pending.length > 0
+    if (!judgeLater) this.checkSequence(cmd, notes)
     const params = commandParams(cmd)
     if (params) item.params = params
     let secrets: Secret[] | undefined
@@ -310,7 +314,7 @@ export class Pop3Decoder implements Decoder {
     }
     // The cleartext note belongs on the event that carries the credentials' intent.
     if (this.pending.length >= MAX_PENDING) this.dropOldestPending(notes)
-    this.pending.push({ ref, at, cmd })
+    this.pending.push(judgeLater ? { ref, at, cmd, judgeLater } : { ref, at, cmd })
     out.push(decoded('client', at, item, { raw, notes, secrets, ref }))
     out.push(...extra)
   }
@@ -510,6 +514,8 @@ export class Pop3Decoder implements Decoder {
     }
     const verb = cmd.cmd.verb
     const extra: Decoded[] = []
+    // The earlier pipelined commands are answered now: the state is the one this command ran in.
+    if (cmd.judgeLater) this.checkSequence(cmd.cmd, notes)
     if (!status.ok) notes.push(pop3ErrorNote(status, verb))
 
     // Auth outcomes and state changes (RFC 1939 4-6).

@@ -170,3 +170,18 @@ test('a line the server prompted for with "+ " is a SASL answer even when it rea
   const outcome = decoded.find((d) => d.item?.kind === 'auth' && d.item.step === 'outcome')?.item
   assert.ok(outcome?.kind === 'auth' && outcome.outcome === 'failure')
 })
+
+test('LIST pasted with USER and PASS is judged in the state PASS leaves, so a good login gives no out-of-sequence finding', () => {
+  const { decoded } = replay(factory, loadTranscript(join(dir, 'pipelined-login.txt')))
+  assert.ok(!codes(decoded).includes('POP3_OUT_OF_SEQUENCE'), JSON.stringify(codes(decoded)))
+  const list = decoded.find((x) => x.item?.kind === 'command' && (x.item as CommandItem).verb === 'LIST')!
+  assert.equal((list.item as CommandItem).pipelined, true)
+})
+
+test('STAT pasted behind a failed PASS is out of sequence, and the finding lands on its reply', () => {
+  const { decoded } = replay(factory, loadTranscript(join(dir, 'pipelined-login-failed.txt')))
+  const flagged = decoded.filter((x) => x.notes?.some((n) => n.code === 'POP3_OUT_OF_SEQUENCE'))
+  assert.equal(flagged.length, 1)
+  assert.equal(flagged[0].from, 'server')
+  assert.deepEqual((flagged[0].item as ReplyItem).lines, ['Unknown command.'])
+})
