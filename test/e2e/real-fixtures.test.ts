@@ -214,4 +214,19 @@ describe('what each captured session shows', () => {
     const close = items(decoded, 'reply').find((r) => r.replyToRef === items(decoded, 'command').find((c) => c.item.verb === 'CLOSE')!.ref)!
     assert.equal(close.item.state, 'authenticated', 'CLOSE leaves the selected state')
   })
+
+  test("Dovecot's refusals are findings: a failed LOGIN with its hint, a FETCH before SELECT, a SELECT of a missing mailbox", () => {
+    const { decoded } = decode('imap', join(root, 'imap/real-imaplib-failures.txt'))
+    const outcomes = auth(decoded).filter((a) => a.item.step === 'outcome').map((a) => a.item.outcome)
+    assert.deepEqual(outcomes, ['failure', 'success'])
+    const failed = items(decoded, 'reply').find((r) => r.item.responseCode === 'AUTHENTICATIONFAILED')!
+    assert.ok(failed.notes?.some((n) => n.level === 'error' && n.hint), 'the failed login carries a hint')
+    const fetch = items(decoded, 'command').find((c) => c.item.verb === 'FETCH')!
+    assert.ok(fetch.notes?.some((n) => n.code === 'IMAP_OUT_OF_SEQUENCE'), 'FETCH before SELECT is out of sequence')
+    assert.equal(items(decoded, 'reply').find((r) => r.replyToRef === fetch.ref)?.item.code, 'BAD')
+    const select = items(decoded, 'command').find((c) => c.item.verb === 'SELECT')!
+    const no = items(decoded, 'reply').find((r) => r.replyToRef === select.ref)!
+    assert.equal(no.item.code, 'NO')
+    assert.equal(no.item.state, 'authenticated', 'a failed SELECT leaves no mailbox selected')
+  })
 })
