@@ -281,7 +281,8 @@ class Replay {
 
   private readonly onData = (chunk: Buffer): void => {
     this.rec.chunk('server', chunk)
-    const responses = this.framer.push(chunk, () => this.awaiting[0]?.unit)
+    const greetingFirst = !this.greeting && this.lastSent === undefined ? 1 : 0
+    const responses = this.framer.push(chunk, (i) => this.awaiting[i - greetingFirst]?.unit)
     for (const res of responses) this.onResponse(res)
     this.wake?.()
   }
@@ -386,8 +387,10 @@ class Replay {
   private async finish(): Promise<void> {
     const socket = this.socket
     if (socket && !this.closed) {
-      // The recording ends here: give the server a moment to close (after QUIT/LOGOUT), then close.
-      await this.until(() => false, this.awaiting.length ? 0 : CLOSE_WAIT_MS).catch(() => undefined)
+      // The recording ends here. After QUIT/LOGOUT the server closes: give it a moment to.
+      const last = this.script.exchanges.at(-1)?.unit
+      const farewell = last?.kind === 'command' && /^(QUIT|LOGOUT)$/.test(last.verb ?? '')
+      if (farewell) await this.until(() => false, CLOSE_WAIT_MS)
       if (!this.closed) {
         socket.end()
         await this.until(() => false, CLOSE_WAIT_MS)

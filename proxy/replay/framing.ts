@@ -303,10 +303,10 @@ export class ServerFramer {
   }
 
   /**
-   * The bytes the server sent. `answering()` names the unit the next response answers
-   * (POP3 needs it to know whether +OK starts a multi-line body).
+   * The bytes the server sent. `answering(i)` names the unit the i-th response of this
+   * call answers (POP3 needs it to know whether +OK starts a multi-line body).
    */
-  push(bytes: Buffer, answering: () => ClientUnit | undefined = () => undefined): ServerResponse[] {
+  push(bytes: Buffer, answering: (index: number) => ClientUnit | undefined = () => undefined): ServerResponse[] {
     this.buf = this.buf.length ? Buffer.concat([this.buf, bytes]) : bytes
     const out: ServerResponse[] = []
     for (;;) {
@@ -323,7 +323,7 @@ export class ServerFramer {
       if (e < 0) break
       const line = Buffer.from(this.buf.subarray(0, e))
       this.buf = this.buf.subarray(e)
-      const res = this.line(line, answering)
+      const res = this.line(line, () => answering(out.length))
       if (res) out.push(res)
     }
     return out
@@ -401,8 +401,10 @@ export class ServerFramer {
         this.greeting = false
         if (text.startsWith('+')) return this.finish('continue', '+')
         if (text.startsWith('*')) return undefined
-        const m = /^(\S+)\s+(\S+)/.exec(text)
-        if (!m) return this.finish('other', '')
+        // RFC 3501 7.1: a tagged line is a status; anything else (junk, notes pasted
+        // into a transcript) belongs to the response in progress.
+        const m = /^(\S+)\s+(OK|NO|BAD|BYE|PREAUTH)\b/i.exec(text)
+        if (!m) return undefined
         const code = m[2]!.toUpperCase()
         return this.finish(code === 'OK' ? 'ok' : code === 'NO' || code === 'BAD' ? 'error' : 'other', code, m[1])
       }

@@ -199,6 +199,8 @@ class MockConnection {
   async start(): Promise<void> {
     this.socket.on('error', () => this.socket.destroy())
     this.socket.on('close', () => void this.end(this.ending ? 'mock-ended' : 'client-closed'))
+    // The client is done sending: nothing more can be asked, so the mock closes too.
+    this.socket.on('end', () => this.socket.end())
     if (this.implicitTls) {
       this.socket.pause()
       try {
@@ -225,6 +227,7 @@ class MockConnection {
     socket.on('data', this.onData)
     socket.on('error', () => socket.destroy())
     socket.on('close', () => void this.end(this.ending ? 'mock-ended' : 'client-closed'))
+    socket.on('end', () => socket.end())
   }
 
   private async end(reason: 'mock-ended' | 'client-closed' | 'tls-failed', detail?: string): Promise<void> {

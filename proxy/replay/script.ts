@@ -148,7 +148,8 @@ export function buildScript(session: Session, events: SessionEvent[], raw: Recor
       }
       continue
     }
-    const responses = sf.push(Buffer.from(seg.bytes), () => awaiting[0]?.unit)
+    const greetingFirst = !spoke && !greeting ? 1 : 0
+    const responses = sf.push(Buffer.from(seg.bytes), (i) => awaiting[i - greetingFirst]?.unit)
     for (const res of responses) {
       // A `+` while a literal waits, or before any command needs one (the decoder placed
       // the command, literal included, after it): the go-ahead of the coming literal.
