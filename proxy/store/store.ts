@@ -32,6 +32,8 @@ const DIR_MODE = 0o700
 const EAGER_FLUSH_BYTES = 1 << 20
 /** Every this many events, remember the byte offset in events.ndjson to seek to on reads. */
 const CHECKPOINT_EVERY = 256
+/** Queued events are serialized at the latest when this many wait (or on the flush timer). */
+const EVENTS_BATCH = 512
 
 /** Files of a session that is being recorded. */
 interface Recording {
@@ -46,6 +48,12 @@ interface Recording {
   gapOpen: boolean
   /** Bytes appended to events.ndjson so far (valid while no events write failed). */
   eventsOffset: number
+  /**
+   * Events received but not yet serialized. JSON.stringify is most of the store's cost
+   * per event; doing it with the flush, not inside the feed emit, keeps it off the relay's
+   * path between a command and its reply. Events are never mutated after they are emitted.
+   */
+  queued: SessionEvent[]
   checkpoints: [seq: number, offset: number][] | undefined
 }
 
@@ -66,6 +74,8 @@ export class FileStore implements Store {
   private readonly order: Entry[] = []
   private totalBytes = 0
   private readonly dirty = new Set<AppendWriter>()
+  /** Entries with events waiting to be serialized. */
+  private readonly queuedEvents = new Set<Entry>()
   private readonly budget: Budget = { held: 0 }
   private flushTimer: NodeJS.Timeout | undefined
   private pruneTimer: NodeJS.Timeout | undefined
@@ -208,6 +218,7 @@ export class FileStore implements Store {
       messages: new Map(),
       gapOpen: false,
       eventsOffset: 0,
+      queued: [],
       checkpoints: [],
     }
     this.markIndexDirty()
@@ -230,6 +241,7 @@ export class FileStore implements Store {
     this.onUpdated(session)
     const recording = entry.recording
     if (!recording || entry.finalizing) return
+    this.serializeEvents(entry)
     entry.finalizing = (async () => {
       const writers = [recording.events, recording.raw.client, recording.raw.server, ...recording.messages.values()]
       await Promise.all(writers.map((w) => w.close()))
@@ -263,15 +275,31 @@ export class FileStore implements Store {
       ;(entry.rec.subjects ??= []).push(item.summary.subject)
       entry.text = undefined
     }
-    const line = Buffer.from(JSON.stringify(event) + '\n', 'utf8')
-    if (this.overBudget(id, 'events', line.length)) {
-      r.checkpoints = undefined
-      return
+    r.queued.push(event)
+    this.queuedEvents.add(entry)
+    this.flushTimer ??= setTimeout(() => this.flushDirty(), this.options.flushIntervalMs ?? 150)
+    if (r.queued.length >= EVENTS_BATCH) this.serializeEvents(entry)
+  }
+
+  /** Turns an entry's queued events into events.ndjson lines, in order. */
+  private serializeEvents(entry: Entry): void {
+    this.queuedEvents.delete(entry)
+    const r = entry.recording
+    if (!r || r.queued.length === 0) return
+    const events = r.queued
+    r.queued = []
+    const id = entry.rec.session.id
+    for (const event of events) {
+      const line = Buffer.from(JSON.stringify(event) + '\n', 'utf8')
+      if (this.overBudget(id, 'events', line.length)) {
+        r.checkpoints = undefined
+        continue
+      }
+      if (r.checkpoints && event.seq % CHECKPOINT_EVERY === 0) r.checkpoints.push([event.seq, r.eventsOffset])
+      r.eventsOffset += line.length
+      r.events.append(line)
+      this.account(entry, r.events, line.length)
     }
-    if (r.checkpoints && event.seq % CHECKPOINT_EVERY === 0) r.checkpoints.push([event.seq, r.eventsOffset])
-    r.eventsOffset += line.length
-    r.events.append(line)
-    this.account(entry, r.events, line.length)
   }
 
   private onMessageOpen(id: string, n: number): void {
@@ -363,6 +391,7 @@ export class FileStore implements Store {
 
   private flushDirty(): void {
     this.flushTimer = undefined
+    for (const entry of this.queuedEvents) this.serializeEvents(entry)
     if (this.dirty.size === 0) return
     for (const w of this.dirty) void w.flush()
     this.dirty.clear()
@@ -500,6 +529,7 @@ export class FileStore implements Store {
     if (limit <= 0) return []
     const r = entry.recording
     if (r) {
+      this.serializeEvents(entry)
       this.dirty.delete(r.events)
       await r.events.flush()
     } else if (entry.finalizing) await entry.finalizing
@@ -598,6 +628,7 @@ export class FileStore implements Store {
   // ---------------------------------------------------------------------------
 
   async flush(): Promise<void> {
+    for (const entry of this.queuedEvents) this.serializeEvents(entry)
     const writers: AppendWriter[] = []
     for (const e of this.entries.values()) {
       const r = e.recording
@@ -619,6 +650,7 @@ export class FileStore implements Store {
     clearTimeout(this.flushTimer)
     this.flushTimer = undefined
     clearInterval(this.pruneTimer)
+    for (const entry of this.queuedEvents) this.serializeEvents(entry)
     await Promise.all([...this.entries.values()].map((e) => e.finalizing))
     // Sessions still open when the store closes end here, as a proxy shutdown.
     const at = Date.now()
