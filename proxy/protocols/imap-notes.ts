@@ -149,7 +149,7 @@ export const notes = {
   unknownTag: (tag: string): Note =>
     note('warn', 'IMAP_UNKNOWN_TAG', `The server completed tag ${tag}, which no pending command has`, undefined, 'RFC 9051 §2.2.2'),
   duplicateTag: (tag: string): Note =>
-    note('warn', 'IMAP_DUPLICATE_TAG', `Tag ${tag} is reused while a command with that tag is still pending`, 'Completions can no longer be told apart.', 'RFC 9051 §2.2.1'),
+    note('warn', 'IMAP_DUPLICATE_TAG', `Tag ${tag} is reused while a command with that tag is still pending`, 'Completions with that tag are paired in the order the commands were sent; a server may answer otherwise.', 'RFC 9051 §2.2.1'),
   unknownCommand: (verb: string): Note => note('info', 'IMAP_UNKNOWN_COMMAND', `${verb} is not a command this decoder knows`),
   unanswered: (tags: string[]): Note =>
     note('info', 'IMAP_UNANSWERED', `The connection ended with ${tags.length} command(s) unanswered: ${tags.slice(0, 10).join(', ')}`),

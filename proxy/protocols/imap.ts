@@ -23,6 +23,7 @@ import { DeflateReader } from './imap-compress.ts'
 import { ImapFramer, renderLine, type LiteralMode, type LiteralStart, type LogicalLine } from './imap-framing.ts'
 import { codeDetail, flagKey, groupCapabilities, parseCommand, parseResponse, type ParsedResponse, type ResponseCode } from './imap-grammar.ts'
 import { completionNote, notes as N } from './imap-notes.ts'
+import { PendingCommands } from './imap-pending.ts'
 import { asString, type LinePart, type Literal } from './imap-syntax.ts'
 import { authCleartextNote, decodeBase64, MASK, printable, SaslExchange, saslAuthItem } from './sasl.ts'
 
@@ -33,13 +34,6 @@ export const IMAP_MAX_LINE_BYTES = 256 * 1024
 /** Client bytes held while STARTTLS/COMPRESS waits for its verdict. */
 const HOLD_MAX_BYTES = 64 * 1024
 
-interface Pending {
-  tag: string
-  verb: string
-  ref: number
-  at: number
-  mechanism?: string
-}
 
 interface SideState {
   side: Side
@@ -81,7 +75,7 @@ class ImapDecoder implements Decoder {
   private state: ImapState = 'not-authenticated'
   private expected: ImapState = 'not-authenticated'
   private readonly sides: Record<Side, SideState>
-  private readonly pending = new Map<string, Pending>()
+  private readonly pending = new PendingCommands()
   private nextRef = 1
   private at = 0
   private out: Decoded[] = []
@@ -155,7 +149,7 @@ class ImapDecoder implements Decoder {
       this.out.push(decoded('proxy', at, undefined, { notes: [N.noGreeting()] }))
     }
     if (side === 'server' && this.pending.size > 0) {
-      this.out.push(decoded('proxy', at, undefined, { notes: [N.unanswered([...this.pending.keys()])] }))
+      this.out.push(decoded('proxy', at, undefined, { notes: [N.unanswered(this.pending.tags())] }))
       this.pending.clear()
     }
     return this.out
@@ -416,6 +410,9 @@ class ImapDecoder implements Decoder {
         }
         break
       }
+      case 'LOGOUT':
+        this.logoutSent = true
+        break
       case 'IDLE':
         this.idle = { tag: cmd.tag, ref, at: this.at, continued: false }
         break
@@ -429,10 +426,10 @@ class ImapDecoder implements Decoder {
     }
     if (cmd.tag && this.pending.size >= MAX_PENDING) {
       // A client that never reads its answers: forget the oldest, pairing is lost for it.
-      this.pending.delete(this.pending.keys().next().value as string)
+      this.pending.dropOldest()
     }
     this.expected = nextState(this.expected, cmd.verb, 'OK')
-    if (cmd.tag) this.pending.set(cmd.tag, { tag: cmd.tag, verb: cmd.verb, ref, at: sentAt ?? this.at, mechanism: cmd.params.mechanism as string | undefined })
+    if (cmd.tag) this.pending.add({ tag: cmd.tag, verb: cmd.verb, ref, at: sentAt ?? this.at, mechanism: cmd.params.mechanism as string | undefined })
     this.emit('client', item, { raw, notes, secrets, ref })
     this.out.push(...extra)
   }
@@ -542,10 +539,10 @@ class ImapDecoder implements Decoder {
       if (cut) this.onLine(this.sides.client, cut)
       else this.awaitingLiteral = undefined
     }
-    const p = this.pending.get(resp.tag)
+    // A reused tag pairs with its oldest pending command (imap-pending.ts).
+    const p = this.pending.take(resp.tag)
     if (resp.error) notes.push(N.malformed(`Malformed completion: ${resp.error}`))
     if (!p) notes.push(N.unknownTag(resp.tag))
-    else this.pending.delete(resp.tag)
     const status = resp.status
     const codeName = resp.code?.name
     const before = this.state
@@ -597,18 +594,22 @@ class ImapDecoder implements Decoder {
   }
 
   private readonly loginUser = new Map<number, string>()
+  /** The client sent LOGOUT: a BYE from now on is the expected answer. */
+  private logoutSent = false
 
   private untagged(resp: Extract<ParsedResponse, { type: 'untagged' }>, raw: RawRef, notes: Note[]): void {
     if (resp.error) notes.push(N.malformed(`Malformed response: ${resp.error}`))
     if (resp.name === 'CAPABILITY') this.setCaps((resp.parsed.capabilities as string[]) ?? [])
     if (resp.name === 'BYE') {
-      const loggingOut = [...this.pending.values()].some((p) => p.verb === 'LOGOUT')
-      if (!loggingOut) notes.push(N.bye(resp.statusText ?? ''))
+      // RFC 9051 6.1.3: LOGOUT is answered by BYE, then the tagged OK. The client asked for
+      // it (whatever became of the LOGOUT's tag), so it is no finding.
+      if (!this.logoutSent) notes.push(N.bye(resp.statusText ?? ''))
       this.state = this.expected = 'logout'
     }
     if ((resp.name === 'NO' || resp.name === 'BAD') && !resp.code) notes.push(N.untaggedStatus(resp.name, resp.statusText ?? ''))
     if (resp.code) this.applyCode(resp.code, resp.statusText ?? '', notes)
     const item = this.untaggedItem(resp)
+    if (resp.name === 'BYE' && this.logoutSent) item.explain!.push('imap.bye.logout')
     this.emit('server', item, { raw, notes })
   }
 

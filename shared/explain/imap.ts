@@ -63,6 +63,7 @@ export const imapExplain: Record<string, ImapExplainEntry> = {
   'imap.resp.BAD': { en: 'The server reports a protocol error it cannot tie to a command.', es: 'El servidor informa de un error de protocolo que no puede atribuir a un comando.', ref: `${R} §7.1.3` },
   'imap.resp.PREAUTH': { en: 'The connection is already authenticated.', es: 'La conexión ya está autenticada.', ref: `${R} §7.1.4` },
   'imap.resp.BYE': { en: 'The server is about to close the connection.', es: 'El servidor va a cerrar la conexión.', ref: `${R} §7.1.5` },
+  'imap.bye.logout': { en: 'The expected answer to LOGOUT: the server says goodbye, then completes LOGOUT with a tagged OK and closes.', es: 'La respuesta esperada a LOGOUT: el servidor se despide, completa LOGOUT con un OK etiquetado y cierra.', ref: `${R} §6.1.3` },
   'imap.resp.CAPABILITY': { en: 'The list of what the server supports.', es: 'La lista de lo que admite el servidor.', ref: `${R} §7.2.2` },
   'imap.resp.ENABLED': { en: 'The extensions ENABLE turned on.', es: 'Las extensiones que ENABLE activó.', ref: `${R} §7.2.1` },
   'imap.resp.ID': { en: 'The server\'s software name and version.', es: 'Nombre y versión del software del servidor.', ref: 'RFC 2971' },

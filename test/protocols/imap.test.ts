@@ -221,3 +221,34 @@ describe('the IMAP decoder and STARTTLS', () => {
     assert.ok(!login?.notes?.some((n) => n.code === 'AUTH_CLEARTEXT'), 'after TLS, LOGIN is not cleartext')
   })
 })
+
+describe('the IMAP decoder and reused tags', () => {
+  it("pairs the pasted seed's completions in order per tag: duplicate tags are flagged, no completion is unknown", () => {
+    const { decoded, messages } = run('pasted-seed.txt')
+    const found = codes(decoded)
+    assert.equal(found.filter((c) => c === 'IMAP_DUPLICATE_TAG').length, 6)
+    assert.ok(!found.includes('IMAP_UNKNOWN_TAG'), found.join(', '))
+    const replies = items(decoded, 'reply')
+    const commands = items(decoded, 'command')
+    assert.equal(replies.length, 7)
+    const verbOf = new Map(commands.map((d) => [d.ref, d.item?.kind === 'command' ? d.item.verb : '']))
+    assert.deepEqual(replies.map((d) => verbOf.get(d.replyToRef)), ['LOGIN', 'LIST', 'SELECT', 'FETCH', 'STORE', 'EXPUNGE', 'LOGOUT'])
+    assert.equal(messages.length, 1)
+  })
+
+  it('reads a BYE after the client sent LOGOUT as the expected answer, not a warning', () => {
+    const { decoded } = run('pasted-seed.txt')
+    const bye = items(decoded, 'untagged').find((d) => d.item?.kind === 'untagged' && d.item.name === 'BYE')
+    assert.ok(bye?.item?.kind === 'untagged')
+    assert.ok(bye.item.explain?.includes('imap.bye.logout'))
+    assert.ok(!codes(decoded).includes('IMAP_BYE'))
+  })
+
+  it('still warns about a BYE the client did not ask for', () => {
+    const d = createImapDecoder()
+    d.feed('server', Buffer.from('* OK ready\r\n'), 1)
+    d.feed('client', Buffer.from('a1 NOOP\r\n'), 2)
+    const out = d.feed('server', Buffer.from('* BYE Autologout; idle for too long\r\n'), 3)
+    assert.ok(codes(out).includes('IMAP_BYE'))
+  })
+})
