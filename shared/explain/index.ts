@@ -2,6 +2,7 @@
 // Items carry keys in `explain`; notes are looked up as 'note.CODE'. Data only, so the
 // dashboard imports it as it is.
 import { ESC_EXPLAIN } from './esc.ts'
+import { HINTS_EXPLAIN } from './hints.ts'
 import { imapExplain } from './imap.ts'
 import { NOTES_EXPLAIN } from './notes.ts'
 import { POP3_EXPLAIN } from './pop3.ts'
@@ -18,7 +19,7 @@ export interface ExplainEntry {
 export type ExplainTable = Record<string, ExplainEntry>
 
 /** Every table in one map. Shared note codes defined twice must agree in meaning. */
-export const EXPLAIN: ExplainTable = { ...imapExplain, ...SMTP_EXPLAIN, ...POP3_EXPLAIN, ...ESC_EXPLAIN, ...NOTES_EXPLAIN }
+export const EXPLAIN: ExplainTable = { ...imapExplain, ...SMTP_EXPLAIN, ...POP3_EXPLAIN, ...ESC_EXPLAIN, ...NOTES_EXPLAIN, ...HINTS_EXPLAIN }
 
 /** The entry for a key; enhanced status codes ('esc.5.7.8') are composed from class and detail. */
 export function explainEntry(key: string): ExplainEntry | undefined {
