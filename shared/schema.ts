@@ -222,6 +222,8 @@ export interface ContinuationItem {
   decoded?: string
   replyTo?: number
   latencyMs?: number
+  /** Keys into shared/explain: 'smtp.code.334', 'pop3.cont.sasl', 'imap.cont.literal', 'imap.cont.idle'. */
+  explain?: ExplainKeys
 }
 
 export type AuthMechanism = string // 'PLAIN' | 'LOGIN' | 'CRAM-MD5' | 'XOAUTH2' | ... | 'USER/PASS' | 'APOP' | 'IMAP LOGIN'

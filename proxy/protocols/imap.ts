@@ -505,7 +505,7 @@ class ImapDecoder implements Decoder {
     if (this.awaitingLiteral) {
       // RFC 9051 §4.3: '+' tells the client to send its synchronizing literal.
       this.awaitingLiteral = undefined
-      this.emit('server', { kind: 'continuation', protocol: 'imap', text }, { raw, notes })
+      this.emit('server', { kind: 'continuation', protocol: 'imap', text, explain: ['imap.cont.literal'] }, { raw, notes })
       return
     }
     if (this.auth) {
@@ -519,12 +519,12 @@ class ImapDecoder implements Decoder {
       this.idle.continued = true
       this.emit(
         'server',
-        { kind: 'continuation', protocol: 'imap', text, latencyMs: this.at - this.idle.at },
+        { kind: 'continuation', protocol: 'imap', text, latencyMs: this.at - this.idle.at, explain: ['imap.cont.idle'] },
         { raw, notes, replyToRef: this.idle.ref },
       )
       return
     }
-    const item: Item = { kind: 'continuation', protocol: 'imap', text }
+    const item: Item = { kind: 'continuation', protocol: 'imap', text, explain: ['imap.cont.other'] }
     const bytes = decodeBase64(text)
     const shown = bytes && bytes.length ? printable(bytes) : null
     if (shown !== null) item.decoded = shown

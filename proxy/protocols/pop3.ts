@@ -467,7 +467,7 @@ export class Pop3Decoder implements Decoder {
       const text = line.text.slice(2)
       const step = this.auth.ex.challenge(text)
       this.auth.owed++
-      const cont: ContinuationItem = { kind: 'continuation', protocol: 'pop3', text }
+      const cont: ContinuationItem = { kind: 'continuation', protocol: 'pop3', text, explain: ['pop3.cont.sasl'] }
       if (step.decoded !== undefined) cont.decoded = step.decoded
       if (cmd) cont.latencyMs = Math.round((at - cmd.at) * 1000) / 1000
       out.push(decoded('server', at, cont, { raw, notes: [...notes, ...step.notes], replyToRef: cmd?.ref, attemptRef: this.auth.ref }))

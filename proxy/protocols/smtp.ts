@@ -693,7 +693,7 @@ export class SmtpDecoder implements Decoder {
       // RFC 4954 4: a server challenge, answered by the client's next line.
       const step = this.auth.ex.challenge(lines[0] ?? '')
       this.auth.owed++
-      const cont: ContinuationItem = { kind: 'continuation', protocol: 'smtp', text: lines[0] ?? '', latencyMs: item.latencyMs }
+      const cont: ContinuationItem = { kind: 'continuation', protocol: 'smtp', text: lines[0] ?? '', latencyMs: item.latencyMs, explain: ['smtp.code.334'] }
       if (step.decoded !== undefined) cont.decoded = step.decoded
       out.push(decoded('server', at, cont, { raw, notes: [...notes, ...step.notes], replyToRef: cmd.ref, attemptRef: this.auth.ref }))
       return

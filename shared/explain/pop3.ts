@@ -98,6 +98,7 @@ export const POP3_EXPLAIN: ExplainTable = {
 
   // --- Status and response codes --------------------------------------------
   'pop3.code.+OK': { en: '+OK: the command succeeded.', es: '+OK: la orden se ejecutó correctamente.', ref: 'RFC 1939 §3' },
+  'pop3.cont.sasl': { en: '+ : an AUTH challenge; the server waits for the next SASL step (base64), or * to cancel.', es: '+ : un desafío de AUTH; el servidor espera el siguiente paso SASL (base64), o * para cancelar.', ref: 'RFC 5034 §4' },
   'pop3.code.-ERR': { en: '-ERR: the command failed.', es: '-ERR: la orden falló.', ref: 'RFC 1939 §3' },
   'pop3.resp.IN-USE': {
     en: '[IN-USE]: the mailbox is locked by another POP3 session (another device is checking mail).',
