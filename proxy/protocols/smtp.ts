@@ -486,13 +486,7 @@ export class SmtpDecoder implements Decoder {
     this.state = 'ready'
     const ref = this.nextRef++
     const notes: Note[] = []
-    const limit = Number(this.caps.get('SIZE')?.[0])
-    if (limit > 0 && msg.size > limit) {
-      notes.push(mkNote('warn', 'SMTP_MESSAGE_OVER_SIZE', `The message is ${msg.size} bytes, over the ${limit} the server announced (EHLO SIZE)`, 'Expect 552 5.3.4: shrink the attachments or send a link.', 'RFC 1870 §6'))
-    }
-    if (this.declaredSize !== undefined && msg.size > this.declaredSize) {
-      notes.push(mkNote('info', 'SMTP_SIZE_UNDERSTATED', `The client declared SIZE=${this.declaredSize} but sent ${msg.size} bytes`, 'Servers may refuse a message larger than declared.', 'RFC 1870 §6'))
-    }
+    this.checkSize(0, msg.size, notes)
     if (msg.lineRun < 0) {
       notes.push(mkNote('warn', 'SMTP_LINE_TOO_LONG', `A line of the message is over ${TEXT_LINE_LIMIT} bytes`, 'Servers may refuse the message or break the line; long lines need quoted-printable or base64.', 'RFC 5321 §4.5.3.1.6'))
     }
@@ -510,13 +504,32 @@ export class SmtpDecoder implements Decoder {
     this.resetTransaction()
   }
 
+  /**
+   * RFC 1870 6: the message against the server's EHLO SIZE and the client's MAIL FROM
+   * SIZE=. `before` is what was already checked (earlier BDAT chunks), so a message that
+   * grows past a limit chunk by chunk is noted once, on the chunk that crossed it.
+   */
+  private checkSize(before: number, size: number, notes: Note[]): void {
+    const limit = Number(this.caps.get('SIZE')?.[0])
+    if (limit > 0 && size > limit && before <= limit) {
+      notes.push(mkNote('warn', 'SMTP_MESSAGE_OVER_SIZE', `The message is ${size} bytes, over the ${limit} the server announced (EHLO SIZE)`, 'Expect 552 5.3.4: shrink the attachments or send a link.', 'RFC 1870 §6'))
+    }
+    const declared = this.declaredSize
+    if (declared !== undefined && size > declared && before <= declared) {
+      notes.push(mkNote('info', 'SMTP_SIZE_UNDERSTATED', `The client declared SIZE=${declared} but sent ${size} bytes`, 'Servers may refuse a message larger than declared.', 'RFC 1870 §6'))
+    }
+  }
+
   private finishBdatChunk(at: number, out: Decoded[]): void {
     const msg = this.message!
     const f = this.framers.client
     const chunkLen = f.offset - msg.start
     const last = this.bdatLast
     this.clientMode = 'command'
-    out.push(decoded('client', at, { kind: 'body', protocol: 'smtp', phase: 'end', what: 'bdat', size: chunkLen }, { raw: { side: 'client', offset: msg.start, length: chunkLen } }))
+    // BDAT chunks add up to the message: the sum so far is what SIZE is about (RFC 3030 3).
+    const notes: Note[] = []
+    this.checkSize(msg.size - chunkLen, msg.size, notes)
+    out.push(decoded('client', at, { kind: 'body', protocol: 'smtp', phase: 'end', what: 'bdat', size: chunkLen }, { raw: { side: 'client', offset: msg.start, length: chunkLen }, notes }))
     if (last) {
       this.message = undefined
       msg.writer?.close(true)

@@ -350,3 +350,11 @@ test('a positive reply that fits no waiting command pairs with the oldest one, a
   assert.deepEqual(pairing(decoded), [['EHLO', '250'], ['QUIT', '250']])
   assert.ok(!codes(decoded).includes('SMTP_REPLY_MISSING'))
 })
+
+test('BDAT chunks are summed for SIZE: each limit is noted once, on the chunk that takes the message past it', () => {
+  const { decoded } = replay(factory, loadTranscript(join(dir, 'bdat-size.txt')))
+  const chunkEnds = decoded.filter((d) => d.item?.kind === 'body' && d.item.phase === 'end')
+  assert.equal(chunkEnds.length, 2)
+  assert.deepEqual(chunkEnds.map((d) => d.notes?.map((n) => n.code) ?? []), [['SMTP_SIZE_UNDERSTATED'], ['SMTP_MESSAGE_OVER_SIZE']])
+  assert.match(chunkEnds[1].notes![0].text, /30 bytes, over the 25/)
+})
