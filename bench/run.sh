@@ -41,7 +41,7 @@ if [ -n "$quick" ]; then
   run store 300 node --expose-gc --import tsx bench/store.ts 50
   BENCH_N=5 run certs 300 node --import tsx bench/certs.ts
 else
-  BENCH_MB=200 BENCH_RUNS=${BENCH_RUNS:-3} BENCH_NOOPS=10000 BENCH_SESSIONS=1000 run relay 1200 node --import tsx bench/relay.ts
+  BENCH_MB=200 BENCH_RUNS=${BENCH_RUNS:-3} BENCH_NOOPS=10000 BENCH_SESSIONS=1000 BENCH_BREAKDOWN=${BENCH_BREAKDOWN:-1} run relay 1200 node --import tsx bench/relay.ts
   run decode 300 node --import tsx bench/decode.ts 200
   run decode-imap 300 node --import tsx bench/decode-imap.ts 200
   run store 600 node --expose-gc --import tsx bench/store.ts 200

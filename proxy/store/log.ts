@@ -54,6 +54,8 @@ export const nodeIo: StoreIo = {
 export interface WriteReport {
   failed(err: Error, lostBytes: number): void
   written?(bytes: number): void
+  /** The last queued write finished: what arrived meanwhile can go out as one writev. */
+  idle?(writer: AppendWriter): void
 }
 
 /** Bytes held in memory by all writers of a store, to cap what a slow disk can cost. */
@@ -74,6 +76,8 @@ export class AppendWriter {
   heldBytes = 0
   private file: Promise<StoreFile> | undefined
   private tail: Promise<void> = Promise.resolve()
+  /** Writes handed to the chain and not finished yet. */
+  private writes = 0
   private closed = false
 
   constructor(
@@ -110,6 +114,11 @@ export class AppendWriter {
     return this.pendingBytes
   }
 
+  /** A write is under way (or chained). */
+  get writing(): boolean {
+    return this.writes > 0
+  }
+
   /** Writes out what is queued now. Resolves when it (and anything before it) is on disk. */
   flush(): Promise<void> {
     if (this.pending.length === 0) return this.tail
@@ -119,6 +128,7 @@ export class AppendWriter {
     this.pending = []
     this.pendingBytes = 0
     this.pendingAt = at + bytes
+    this.writes++
     this.tail = this.tail.then(() => this.writeOut(chunks, at, bytes))
     return this.tail
   }
@@ -150,6 +160,7 @@ export class AppendWriter {
     } finally {
       this.heldBytes -= bytes
       this.budget.held -= bytes
+      if (--this.writes === 0 && !this.closed) this.report.idle?.(this)
     }
   }
 }

@@ -206,6 +206,7 @@ export class FileStore implements Store {
       written: () => {
         if (entry.recording) entry.recording.gapOpen = false
       },
+      idle: this.onWriterIdle,
     })
     entry.recording = {
       ready,
@@ -313,7 +314,7 @@ export class FileStore implements Store {
       messagePath(this.root, id, n),
       'append',
       r.messagesReady,
-      { failed: (err, lost) => this.onWriteFailed(id, `message ${n}`, err, lost) },
+      { failed: (err, lost) => this.onWriteFailed(id, `message ${n}`, err, lost), idle: this.onWriterIdle },
       this.budget,
     )
     r.messages.get(n)?.close()
@@ -346,10 +347,17 @@ export class FileStore implements Store {
     // One timer while anything is queued (and none when idle). It keeps the process
     // alive until queued bytes are written.
     this.flushTimer ??= setTimeout(() => this.flushDirty(), this.options.flushIntervalMs ?? 150)
-    // Counting only what is still queued (not what is being written) makes each eager
-    // write one large writev; counting in-flight bytes too would queue a write per chunk
-    // as soon as one write is under way, and the disk would fall behind on syscalls.
-    if (w.queuedBytes >= EAGER_FLUSH_BYTES) void w.flush()
+    // One write at a time per file: while one is under way, chunks pile up and go out
+    // as one writev when it ends (onWriterIdle). A busy disk or a starved I/O thread thus
+    // gets fewer, larger writes instead of a chain of small ones it can never catch up on.
+    if (w.queuedBytes >= EAGER_FLUSH_BYTES && !w.writing) void w.flush()
+  }
+
+  private readonly onWriterIdle = (w: AppendWriter): void => {
+    if (w.queuedBytes >= EAGER_FLUSH_BYTES) {
+      this.dirty.delete(w)
+      void w.flush()
+    }
   }
 
   /** The disk is too far behind: drop this data and note the gap instead of growing. */
@@ -482,6 +490,8 @@ export class FileStore implements Store {
     }
     // Forget them all at once, so a prune running concurrently sees the new totals.
     const mine = victims.filter((e) => this.forget(e))
+    // Dashboards drop them from their lists, as after a DELETE in the API.
+    if (mine.length) this.feed.emit('session-deleted', mine.map((e) => e.rec.session.id))
     await Promise.all(
       mine.map(async (e) => {
         if (e.finalizing) await e.finalizing
