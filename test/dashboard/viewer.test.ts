@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test'
 import { readFile } from 'node:fs/promises'
 import type { Page } from 'playwright-core'
 import type { Session } from '../../shared/schema.ts'
+import { explain } from '../../shared/explain/index.ts'
 import { apiJson, ensureDashboardBuilt, hasChromium, launchBrowser, startMailtapProcess, startSink, watchSideEffects, type Browser, type MailtapProcess } from '../helpers/browser.ts'
 import {
   ATTACHMENT_BODY,
@@ -271,7 +272,15 @@ describe('the dashboard on imported sessions', { skip }, () => {
     const spanish = await page.getByTestId('transcript').getByTestId('annotation').allTextContents()
     assert.equal(spanish.length, english.length)
     assert.notDeepEqual(spanish, english, 'the annotations changed language')
+    // A finding's hint follows the language too: the relay refusal's hint, from the decoder in English, from the table in Spanish.
+    const rejected = others.find((s) => s.protocol === 'smtp')!
+    await open(`#/s/${rejected.id}/transcript`)
+    const hint = page.getByTestId('transcript').locator('[data-testid=finding][data-code=SMTP_RELAY_DENIED] .note-hint')
+    await hint.filter({ hasText: 'Pista:' }).waitFor()
+    assert.equal(await hint.textContent(), `Pista: ${explain('hint.SMTP_RELAY_DENIED', 'es')}`)
     await page.getByTestId('lang-en').click()
+    await hint.filter({ hasText: 'Hint:' }).waitFor()
+    assert.equal(await hint.textContent(), 'Hint: The client is not authenticated (or not in mynetworks): AUTH first, or send to a local domain.')
   })
 
   test('the routes panel tells how to point a client at each route, and offers the CA certificate', async () => {

@@ -2,6 +2,7 @@
 // (shared/explain: keys like 'smtp.cmd.EHLO', 'smtp.code.250', 'note.AUTH_CLEARTEXT').
 import type { Note } from '../../../shared/schema.ts'
 import { explainEntry } from '../../../shared/explain/index.ts'
+import { explainHint } from '../../../shared/explain/hints.ts'
 import type { Lang } from './strings.ts'
 
 export interface Annotation {
@@ -32,7 +33,8 @@ export function annotateNote(note: Note, lang: Lang): Annotation {
   return {
     // Only the English text is the decoder's own words (it may carry specifics); Spanish comes from the table.
     text: lang === 'en' ? note.text : (a?.text ?? note.text),
-    hint: note.hint,
+    // The hint likewise: the table's Spanish for this hint text, else the decoder's English.
+    hint: explainHint(note, lang),
     ref: note.ref ?? a?.ref,
   }
 }
