@@ -9,6 +9,8 @@ export interface FeedEvents {
   'session-opened': [session: Session]
   'session-updated': [session: Session]
   'session-closed': [session: Session]
+  /** Sessions removed from the store (DELETE in the API, retention). */
+  'session-deleted': [sessionIds: string[]]
   /** Raw bytes exactly as forwarded; `offset` is their position in that side's stream. */
   chunk: [sessionId: string, side: Side, bytes: Buffer, offset: number, at: number]
   event: [sessionId: string, event: SessionEvent]

@@ -11,6 +11,7 @@ import { Feed } from './feed.ts'
 import { ListenError, listenRoute, type RouteListener } from './relay/listener.ts'
 import { findRecorder } from './session/recorder.ts'
 import { openStore, type Store } from './store/index.ts'
+import { LockError, lockDataDir, runningMailtap } from './store/lock.ts'
 import { attachHub } from './hub/hub.ts'
 import { startHttp } from './api/app.ts'
 import { loadOrCreateCa, type Ca } from './tls/ca.ts'
@@ -19,15 +20,51 @@ import { openKeyLogFromOptions } from './tls/keylog.ts'
 import { exportSession } from './export/index.ts'
 import { importFile } from './import/index.ts'
 import type { Route } from '../shared/schema.ts'
+import type { Lab } from './lab/index.ts'
 
 export const VERSION = '0.1.0'
 
-/** Lab mode's proxy ports, in front of the lab server's own loopback ports. */
-const LAB_PORTS = { smtp: 2525, pop3: 1110, imap: 1143, smtps: 2465, pop3s: 1995, imaps: 1993 }
-
 const DASHBOARD_DIR = path.resolve(import.meta.dirname, '../dashboard/dist')
 
+/**
+ * Lab mode: starts the embedded mail server on loopback ports of its own, with a leaf from
+ * mailtap's CA, and returns the proxy routes that go in front of it (2525, 1110, 1143 and
+ * the implicit-TLS variants, or --lab-ports).
+ */
+async function startLabRoutes(config: Config, ca: Ca): Promise<{ server: Lab; routes: Route[] }> {
+  const { startLab, parseFaults, LAB_PROXY_PORTS } = await import('./lab/index.ts')
+  let faults
+  try {
+    faults = config.labFaults ? parseFaults(config.labFaults) : undefined
+  } catch (err) {
+    throw new UsageError(`bad value for --lab-faults: ${(err as Error).message}`)
+  }
+  const names = new Set(['localhost', '127.0.0.1', 'mail.test', ...(config.labDomain ? [config.labDomain.toLowerCase()] : [])])
+  const leaf = await ca.issue([...names])
+  let server: Lab
+  try {
+    server = await startLab({ dataDir: config.dataDir, tls: { key: leaf.key, cert: leaf.cert }, faults, users: config.labUsers, domain: config.labDomain })
+  } catch (err) {
+    // The lab's own checks (users, domain) are one line each: a config problem, not a crash.
+    if (/^lab: /.test((err as Error).message)) throw new UsageError((err as Error).message)
+    throw err
+  }
+  const ports = { ...LAB_PROXY_PORTS, ...config.labPorts }
+  const route = (scheme: string, listen: number | undefined, upstream: number) =>
+    parseRoute(`${scheme}://127.0.0.1:${listen ?? 0}=${scheme.replace(/s$/, '')}://127.0.0.1:${upstream}`)
+  const routes = [
+    route('smtp', ports.smtp, server.ports.smtp),
+    route('pop3', ports.pop3, server.ports.pop3),
+    route('imap', ports.imap, server.ports.imap),
+    route('smtps', ports.smtps, server.ports.smtp),
+    route('pop3s', ports.pop3s, server.ports.pop3),
+    route('imaps', ports.imaps, server.ports.imap),
+  ]
+  return { server, routes }
+}
+
 async function run(config: Config): Promise<void> {
+  const unlock = lockDataDir(config.dataDir)
   const feed = new Feed()
   const ca = await loadOrCreateCa(config.dataDir)
   const store = await openStore({
@@ -39,35 +76,10 @@ async function run(config: Config): Promise<void> {
   const keylog = openKeyLogFromOptions(config.keylog)
   const routes: Route[] = [...config.routes]
 
-  let lab: Awaited<ReturnType<typeof import('./lab/index.ts').startLab>> | undefined
-  const upstreamCa: string[] = []
-  if (config.lab) {
-    const { startLab, parseFaults } = await import('./lab/index.ts')
-    let faults
-    try {
-      faults = config.labFaults ? parseFaults(config.labFaults) : undefined
-    } catch (err) {
-      throw new UsageError(`bad value for --lab-faults: ${(err as Error).message}`)
-    }
-    const leaf = await ca.issue([...new Set(['localhost', '127.0.0.1', 'mail.test', ...(config.labDomain ? [config.labDomain.toLowerCase()] : [])])])
-    try {
-      lab = await startLab({ dataDir: config.dataDir, tls: { key: leaf.key, cert: leaf.cert }, faults, users: config.labUsers, domain: config.labDomain })
-    } catch (err) {
-      // The lab's own checks (users, domain) are one line each: a config problem, not a crash.
-      if (/^lab: /.test((err as Error).message)) throw new UsageError((err as Error).message)
-      throw err
-    }
-    upstreamCa.push(ca.certPem)
-    const p = (name: keyof typeof LAB_PORTS) => (config.labPorts ?? LAB_PORTS)[name]
-    routes.push(
-      parseRoute(`smtp://127.0.0.1:${p('smtp')}=smtp://127.0.0.1:${lab.ports.smtp}`),
-      parseRoute(`pop3://127.0.0.1:${p('pop3')}=pop3://127.0.0.1:${lab.ports.pop3}`),
-      parseRoute(`imap://127.0.0.1:${p('imap')}=imap://127.0.0.1:${lab.ports.imap}`),
-      parseRoute(`smtps://127.0.0.1:${p('smtps')}=smtp://127.0.0.1:${lab.ports.smtp}`),
-      parseRoute(`pop3s://127.0.0.1:${p('pop3s')}=pop3://127.0.0.1:${lab.ports.pop3}`),
-      parseRoute(`imaps://127.0.0.1:${p('imaps')}=imap://127.0.0.1:${lab.ports.imap}`),
-    )
-  }
+  const lab = config.lab ? await startLabRoutes(config, ca) : undefined
+  routes.push(...(lab?.routes ?? []))
+  // The lab's certificate comes from mailtap's CA: trust it on the upstream leg.
+  const upstreamCa = lab ? [ca.certPem] : []
 
   const tls = createTlsSupport({ ca, verify: config.upstreamVerify, keylog, upstreamCa })
   const listeners: RouteListener[] = []
@@ -92,11 +104,11 @@ async function run(config: Config): Promise<void> {
     }
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()))
-    await lab?.stop()
+    await lab?.server.stop()
     throw err
   }
   // Routes as bound (a port 0 became a real one).
-  const bound = listeners.map((l) => ({ ...l.route, listen: { ...l.route.listen, port: l.port }, listenUrl: l.route.listenUrl.replace(/:\d+$/, `:${l.port}`) }))
+  const bound = listeners.map((l) => l.route)
 
   const http = await startHttp({
     host: config.http.host,
@@ -107,8 +119,11 @@ async function run(config: Config): Promise<void> {
     routes: bound,
     version: VERSION,
     caPem: () => ca.certPem,
+    ca,
+    upstreamCa: [ca.certPem],
+    upstreamVerify: config.upstreamVerify,
     staticDir: existsSync(DASHBOARD_DIR) ? DASHBOARD_DIR : undefined,
-    lab: lab ? { users: lab.users, domain: lab.domain } : undefined,
+    lab: lab ? { users: lab.server.users, domain: lab.server.domain } : undefined,
     attachWs: (server) => void attachHub(server, { feed, store, version: VERSION }),
   })
 
@@ -125,7 +140,7 @@ async function run(config: Config): Promise<void> {
     const port = (scheme: string) => labBound.find((r) => r.listenUrl.startsWith(`${scheme}://`))?.listen.port ?? 0
     console.log(
       banner(
-        lab,
+        lab.server,
         { smtp: port('smtp'), pop3: port('pop3'), imap: port('imap'), smtps: port('smtps'), pop3s: port('pop3s'), imaps: port('imaps') },
         http.url,
       ),
@@ -138,9 +153,10 @@ async function run(config: Config): Promise<void> {
     stopping = true
     await Promise.all(listeners.map((l) => l.close()))
     await http.close()
-    await lab?.stop()
+    await lab?.server.stop()
     await store.close()
     keylog?.close?.()
+    unlock()
     process.exit(0)
   }
   process.once('SIGINT', stop)
@@ -154,13 +170,20 @@ async function printCa(config: Config): Promise<void> {
   process.stdout.write(ca.certPem.endsWith('\n') ? ca.certPem : ca.certPem + '\n')
 }
 
+/** For the one-shot commands (export, import, replay, mock): never beside a running server. */
 async function withStore<T>(config: Config, use: (store: Store, feed: Feed) => Promise<T>): Promise<T> {
+  const pid = runningMailtap(config.dataDir)
+  if (pid !== undefined) {
+    throw new UsageError(`mailtap (pid ${pid}) is running on ${config.dataDir}: use its dashboard or HTTP API, or stop it first`)
+  }
+  const unlock = lockDataDir(config.dataDir)
   const feed = new Feed()
   const store = await openStore({ dir: config.dataDir, feed })
   try {
     return await use(store, feed)
   } finally {
     await store.close()
+    unlock()
   }
 }
 
@@ -235,7 +258,7 @@ async function main(argv: string[]): Promise<void> {
       }
     }
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ListenError) return usageExit(err)
+    if (err instanceof UsageError || err instanceof ListenError || err instanceof LockError) return usageExit(err)
     if (['ImportError', 'ExportError', 'ReplayError', 'MockError', 'EndpointError', 'ScriptError'].includes((err as Error).name)) return usageExit(err)
     throw err
   }

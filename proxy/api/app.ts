@@ -33,6 +33,10 @@ export interface AppOptions {
   /** The dashboard's built files (dashboard/dist). */
   staticDir?: string
   lab?: object
+  /** For replay and mock started from the API (see ApiContext). */
+  ca?: ApiContext['ca']
+  upstreamCa?: string[]
+  upstreamVerify?: ApiContext['upstreamVerify']
   /** The port we serve on, for the Host check; startHttp fills it in. */
   port?: () => number | undefined
 }
@@ -57,6 +61,9 @@ export function createApp(opts: AppOptions): Express {
     startedAt: Date.now(),
     caPem: opts.caPem,
     lab: opts.lab,
+    ca: opts.ca,
+    upstreamCa: opts.upstreamCa,
+    upstreamVerify: opts.upstreamVerify,
   }
   const api = express.Router()
   api.use(miscRouter(ctx))

@@ -2,6 +2,7 @@
 import type { Route } from '../../shared/schema.ts'
 import type { Feed } from '../feed.ts'
 import type { Store } from '../store/index.ts'
+import type { Ca } from '../tls/ca.ts'
 
 export interface ApiContext {
   store: Store
@@ -11,4 +12,9 @@ export interface ApiContext {
   startedAt: number
   caPem?: () => string | undefined
   lab?: object
+  /** mailtap's CA: the mock server's STARTTLS and implicit TLS use it. */
+  ca?: Ca
+  /** Extra CAs trusted on replay's upstream leg (the lab's leaf comes from mailtap's CA). */
+  upstreamCa?: string[]
+  upstreamVerify?: 'strict' | 'warn' | 'off'
 }

@@ -12,14 +12,6 @@ import type { Feed, FeedEvents } from '../feed.ts'
 import type { Store } from '../store/index.ts'
 import { redactEvent } from '../store/redact.ts'
 
-// Deletions travel on the feed like every other lifecycle fact: whoever deletes (the
-// API today) emits, the hub tells dashboards. Declared here until feed.ts lists it.
-declare module '../feed.ts' {
-  interface FeedEvents {
-    'session-deleted': [sessionIds: string[]]
-  }
-}
-
 export interface HubOptions {
   feed: Feed
   store: Store

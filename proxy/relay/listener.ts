@@ -15,10 +15,12 @@ export class ListenError extends Error {}
 
 export function listenRoute(route: Route, opts: RelayOptions): Promise<RouteListener> {
   const sockets = new Set<net.Socket>()
+  // Sessions name the route as bound: a port 0 becomes the real one once listening.
+  let bound = route
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
-    relayConnection(socket, route, opts)
+    relayConnection(socket, bound, opts)
   })
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
@@ -30,8 +32,9 @@ export function listenRoute(route: Route, opts: RelayOptions): Promise<RouteList
     })
     server.listen(route.listen.port, route.listen.host, () => {
       const port = (server.address() as net.AddressInfo).port
+      bound = { ...route, id: route.id.replace(/-\d+$/, `-${port}`), listen: { ...route.listen, port }, listenUrl: route.listenUrl.replace(/:\d+$/, `:${port}`) }
       resolve({
-        route,
+        route: bound,
         port,
         close: () =>
           new Promise((done) => {

@@ -106,3 +106,30 @@ test('route URLs carry the protocol, TLS legs, default ports and the TLS mode', 
   assert.equal(v6.upstream.port, 25)
   assert.equal(v6.listenUrl, 'smtps://[::1]:4650')
 })
+
+test('a second mailtap on the same data directory, or an export beside a running one, is refused with one line', async () => {
+  const data = mkdtempSync(path.join(os.tmpdir(), 'mailtap-cli-'))
+  const first = spawn(process.execPath, [BIN, '--data', data, '--http', '127.0.0.1:0', '--route', 'smtp://127.0.0.1:0=smtp://127.0.0.1:25'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = ''
+      first.stdout.on('data', (d) => (out += d) && /dashboard: /.test(out) && resolve())
+      first.once('exit', (code) => reject(new Error(`first mailtap exited with ${code}`)))
+    })
+    const second = await mailtap(['--data', data, '--http', '127.0.0.1:0', '--route', 'smtp://127.0.0.1:0=smtp://127.0.0.1:25'])
+    assert.equal(second.code, 2)
+    assert.match(second.stderr, new RegExp(`^mailtap: another mailtap \\(pid ${first.pid}\\) is using `))
+    const exported = await mailtap(['export', 'whatever', '--format', 'txt', '--data', data])
+    assert.equal(exported.code, 2)
+    assert.match(exported.stderr, new RegExp(`mailtap \\(pid ${first.pid}\\) is running on .*: use its dashboard or HTTP API, or stop it first`))
+    assert.equal(exported.stderr.trim().split('\n').length, 1)
+  } finally {
+    first.kill('SIGKILL')
+  }
+  // A pid file left by a killed mailtap is stale: the next one starts.
+  await new Promise((r) => first.once('exit', r))
+  const again = await mailtap(['--data', data, '--http', '127.0.0.1:0', '--route', 'smtp://127.0.0.1:0=smtp://127.0.0.1:25'], { untilLine: /dashboard: / })
+  assert.match(again.stdout, /dashboard: /)
+})
