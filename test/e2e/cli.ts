@@ -2,7 +2,7 @@
 // directory, reads the bound routes and the dashboard URL from its stdout, and talks to
 // its HTTP API like any user would.
 import { spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { Protocol, Session, SessionEvent } from '../../shared/schema.ts'
@@ -24,7 +24,7 @@ export interface RunningCli {
   post<T = unknown>(pathAndQuery: string, body: string | Buffer, contentType?: string): Promise<{ status: number; json: T }>
   /** Resolves once `n` sessions of the protocol are closed, newest first. */
   waitClosed(protocol: Protocol, n?: number, timeoutMs?: number): Promise<Session[]>
-  /** SIGTERM, then SIGKILL if it has not exited within a few seconds. */
+  /** SIGTERM, then SIGKILL if it has not exited within a few seconds; removes the data directory. */
   stop(): Promise<void>
 }
 
@@ -106,11 +106,13 @@ export async function startCli(routes: string[], extraArgs: string[] = []): Prom
       }
     },
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-      child.kill('SIGTERM')
-      await exited
-      clearTimeout(killer)
+      if (child.exitCode === null && child.signalCode === null) {
+        const killer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+        child.kill('SIGTERM')
+        await exited
+        clearTimeout(killer)
+      }
+      rmSync(dataDir, { recursive: true, force: true })
     },
   }
 }
