@@ -339,3 +339,31 @@ export function createFramers(options: LineFramerOptions = {}): Record<'client' 
 export function looksLikeTlsClientHello(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x16 && bytes[1] === 0x03
 }
+
+/**
+ * Checks message text for a line over `limit` bytes (CRLF included) without a per-line
+ * loop: from each position, the next LF must lie within the bytes the line has left, so
+ * one lastIndexOf per ~limit bytes suffices. `run` is the length of the line so far;
+ * returns the new run, or -1 once a line is too long. Chunking does not change the result.
+ */
+export function scanTextLines(buf: Buffer, run: number, limit: number): number {
+  let i = 0
+  while (i < buf.length) {
+    // The LF ending this line may sit at most at index `reach` (line length = limit).
+    const reach = i + (limit - 1 - run)
+    if (reach < i) return -1
+    if (reach >= buf.length - 1) {
+      const last = buf.lastIndexOf(10)
+      if (last < i) {
+        const total = run + (buf.length - i)
+        return total > limit - 1 ? -1 : total
+      }
+      return buf.length - 1 - last
+    }
+    const lf = buf.lastIndexOf(10, reach)
+    if (lf < i) return -1
+    run = 0
+    i = lf + 1
+  }
+  return run
+}

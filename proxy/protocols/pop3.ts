@@ -21,7 +21,7 @@ import type {
   Side,
 } from '../../shared/schema.ts'
 import { decoded, lineTooLongNote, mkNote, OpaqueTail, rawOf, rawSpan } from './common.ts'
-import { LineFramer, looksLikeTlsClientHello, type Line } from './lines.ts'
+import { LineFramer, looksLikeTlsClientHello, scanTextLines, type Line } from './lines.ts'
 import {
   AUTHORIZATION_VERBS,
   multilineKind,
@@ -45,6 +45,8 @@ const MAX_LISTING_LINES = 1000
 const MAX_HELD_BYTES = 64 * 1024
 /** Commands awaiting a reply that we remember; a server that never answers can't grow it further. */
 const MAX_PENDING = 50_000
+/** RFC 5322 2.1.1: message lines at most 998 characters plus CRLF. RFC 1939 sets no cap. */
+const TEXT_LINE_LIMIT = 1000
 
 /** RFC 1939 states; printable in logs and on every command and reply. */
 export type Pop3State = 'authorization' | 'transaction' | 'update'
@@ -87,7 +89,7 @@ export class Pop3Decoder implements Decoder {
   /** A multi-line response in progress. */
   private multi:
     | { kind: 'lines'; cmd: Pending; status: StatusLine; statusLine: Line; statusAt: number; lines: string[]; dropped: number; last: Line | undefined; notes: Note[] }
-    | { kind: 'message'; cmd: Pending; index: number; writer: MessageWriter; size: number; start: number; source: 'pop3-retr' | 'pop3-top'; octets?: number }
+    | { kind: 'message'; cmd: Pending; index: number; writer: MessageWriter; size: number; start: number; source: 'pop3-retr' | 'pop3-top'; octets?: number; lineRun: number }
     | undefined
   private messageCount = 0
   private readonly opaque: Record<Side, OpaqueTail> = { client: new OpaqueTail(), server: new OpaqueTail() }
@@ -379,6 +381,7 @@ export class Pop3Decoder implements Decoder {
           if (p.length === 0) continue
           m.size += p.length
           m.writer.write(p)
+          if (m.lineRun >= 0) m.lineRun = scanTextLines(p, m.lineRun, TEXT_LINE_LIMIT)
         }
         if (piece.done) this.finishMessage(at, piece.offset + piece.length, true, out)
         continue
@@ -429,6 +432,10 @@ export class Pop3Decoder implements Decoder {
     // RFC 1939 5: '+OK 120 octets' for RETR is the size of the message as it is sent.
     if (complete && m.octets !== undefined && m.octets !== m.size) {
       notes.push(mkNote('info', 'POP3_SIZE_MISMATCH', `The server announced ${m.octets} octets but sent ${m.size}`, 'Harmless for most clients; some use the count to show progress or to check the download.', 'RFC 1939 §5'))
+    }
+    // POP3 carries any line length (RFC 1939), but the message itself breaks RFC 5322.
+    if (m.lineRun < 0) {
+      notes.push(mkNote('info', 'POP3_MESSAGE_LINE_TOO_LONG', `A line of the message is over ${TEXT_LINE_LIMIT} bytes`, 'POP3 carries it, but the message breaks the 998-character line limit: some clients cut or wrap it; long lines need quoted-printable or base64.', 'RFC 5322 §2.1.1'))
     }
     out.push(decoded('server', at, { kind: 'body', protocol: 'pop3', phase: 'end', what: 'multiline', size: m.size }, { raw: { side: 'server', offset: m.start, length: end - m.start }, notes }))
     out.push(decoded('server', at, { kind: 'message', protocol: 'pop3', phase: 'received', index: m.index, source: m.source, size: m.size, complete }))
@@ -565,7 +572,7 @@ export class Pop3Decoder implements Decoder {
       const writer = this.options.messages ? this.options.messages.open(index, source) : NOOP_WRITER
       this.framers.server.startDotBody()
       const octets = source === 'pop3-retr' ? /^(\d+) octets\b/i.exec(status.text) : null
-      this.multi = { kind: 'message', cmd, index, writer, size: 0, start: this.framers.server.offset, source }
+      this.multi = { kind: 'message', cmd, index, writer, size: 0, start: this.framers.server.offset, source, lineRun: 0 }
       if (octets) this.multi.octets = Number(octets[1])
       out.push(decoded('server', at, { kind: 'body', protocol: 'pop3', phase: 'start', what: 'multiline' }))
     }

@@ -195,6 +195,11 @@ export const NOTES_EXPLAIN: ExplainTable = {
     es: 'El tamaño que anunció el servidor para el mensaje (+OK n octets) no coincide con lo que envió.',
     ref: 'RFC 1939 §5',
   },
+  'note.POP3_MESSAGE_LINE_TOO_LONG': {
+    en: 'A line of the retrieved message is over 998 characters: POP3 carries it, but the message breaks RFC 5322 and some clients cut or wrap it.',
+    es: 'Una línea del mensaje descargado supera los 998 caracteres: POP3 la transporta, pero el mensaje incumple RFC 5322 y algunos clientes la cortan o la parten.',
+    ref: 'RFC 5322 §2.1.1',
+  },
   'note.POP3_RESPONSE_CUT': { en: 'A multi-line response ended without its final dot.', es: 'Una respuesta de varias líneas terminó sin su punto final.', ref: 'RFC 1939 §3' },
   'note.POP3_LISTING_TRUNCATED': { en: 'A very long listing; only its first lines are kept.', es: 'Un listado muy largo; solo se guardan sus primeras líneas.' },
   'note.POP3_MALFORMED_COMMAND': { en: 'A command line that is not valid POP3.', es: 'Una línea de orden que no es POP3 válido.', ref: 'RFC 1939 §3' },

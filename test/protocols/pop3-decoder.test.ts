@@ -185,3 +185,11 @@ test('STAT pasted behind a failed PASS is out of sequence, and the finding lands
   assert.equal(flagged[0].from, 'server')
   assert.deepEqual((flagged[0].item as ReplyItem).lines, ['Unknown command.'])
 })
+
+test('a retrieved message line over 998 characters is noted at info level, a line of exactly 998 is not', () => {
+  const { decoded, messages } = replay(factory, loadTranscript(join(dir, 'long-line.txt')))
+  const ends = decoded.filter((x) => x.item?.kind === 'body' && x.item.phase === 'end')
+  assert.equal(ends.length, 2)
+  assert.deepEqual(ends.map((x) => x.notes?.map((n) => [n.code, n.level]) ?? []), [[['POP3_MESSAGE_LINE_TOO_LONG', 'info']], []])
+  assert.equal(messages[0].bytes.length, 1219)
+})
