@@ -6,6 +6,7 @@ import { HINTS_EXPLAIN } from './hints.ts'
 import { imapExplain } from './imap.ts'
 import { NOTES_EXPLAIN } from './notes.ts'
 import { POP3_EXPLAIN } from './pop3.ts'
+import { PROXY_NOTES_EXPLAIN } from './proxy-notes.ts'
 import { SMTP_EXPLAIN } from './smtp.ts'
 
 export type Lang = 'en' | 'es'
@@ -19,7 +20,7 @@ export interface ExplainEntry {
 export type ExplainTable = Record<string, ExplainEntry>
 
 /** Every table in one map. Shared note codes defined twice must agree in meaning. */
-export const EXPLAIN: ExplainTable = { ...imapExplain, ...SMTP_EXPLAIN, ...POP3_EXPLAIN, ...ESC_EXPLAIN, ...NOTES_EXPLAIN, ...HINTS_EXPLAIN }
+export const EXPLAIN: ExplainTable = { ...imapExplain, ...SMTP_EXPLAIN, ...POP3_EXPLAIN, ...ESC_EXPLAIN, ...NOTES_EXPLAIN, ...PROXY_NOTES_EXPLAIN, ...HINTS_EXPLAIN }
 
 /** The entry for a key; enhanced status codes ('esc.5.7.8') are composed from class and detail. */
 export function explainEntry(key: string): ExplainEntry | undefined {
