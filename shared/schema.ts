@@ -302,7 +302,7 @@ export interface BodyItem {
   what: string
   /** Declared size (BDAT, literal) or the size seen so far. */
   size?: number
-  /** Lines in a POP3 multi-line response (LIST, UIDL, CAPA) collected as text. */
+  /** Unused by the decoders today: POP3 listings (LIST, UIDL, CAPA) are the ReplyItem's `lines`. */
   lines?: string[]
 }
 

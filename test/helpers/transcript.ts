@@ -48,9 +48,11 @@ export type DecoderFactory = (options: DecoderOptions) => Decoder
 export function unescapeBytes(s: string): Buffer {
   const out: number[] = []
   for (let i = 0; i < s.length; i++) {
-    const c = s[i]
+    // By code point: an astral character is two UTF-16 units but one UTF-8 sequence.
+    const c = String.fromCodePoint(s.codePointAt(i)!)
     if (c !== '\\' || i + 1 >= s.length) {
       out.push(...Buffer.from(c, 'utf8'))
+      i += c.length - 1
       continue
     }
     const n = s[++i]
