@@ -304,6 +304,10 @@ export const HINTS_EXPLAIN: ExplainTable = {
     en: 'Harmless for most clients; some use the count to show progress or to check the download.',
     es: 'No afecta a la mayoría de los clientes; algunos usan esa cifra para mostrar el progreso o comprobar la descarga.',
   },
+  'hint.POP3_MESSAGE_LINE_TOO_LONG': {
+    en: 'POP3 carries it, but the message breaks the 998-character line limit: some clients cut or wrap it; long lines need quoted-printable or base64.',
+    es: 'POP3 la transporta, pero el mensaje incumple el límite de 998 caracteres por línea: algunos clientes la cortan o la parten; las líneas largas necesitan quoted-printable o base64.',
+  },
   'hint.POP3_MALFORMED_RESPONSE': {
     en: 'The server may not speak POP3 on this port, or a multi-line response was not expected.',
     es: 'Puede que el servidor no hable POP3 en este puerto, o que no se esperara una respuesta de varias líneas.',
