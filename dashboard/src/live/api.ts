@@ -1,6 +1,7 @@
 // REST calls to mailtap's HTTP API (same origin). When the page was opened with
 // ?token=T (non-loopback binds), the token goes on every request and download URL.
-import type { MessageSummary, Route, Session, SessionEvent, Side } from '../../../shared/schema.ts'
+import type { DiffRow } from '../../../proxy/replay/diff.ts'
+import type { MessageSummary, Note, Route, Session, SessionEvent, Side } from '../../../shared/schema.ts'
 
 const token = new URLSearchParams(location.search).get('token') ?? undefined
 
@@ -143,4 +144,57 @@ export function deleteSession(id: string): Promise<unknown> {
 
 export function deleteAllSessions(): Promise<unknown> {
   return request(apiUrl('/api/sessions'), { method: 'DELETE' })
+}
+
+/** One exchange of a replay, recorded vs replayed (the API answers proxy/replay's DiffRow as JSON). */
+export type { DiffRow }
+
+export interface ReplayRequest {
+  to?: string
+  user?: string
+  password?: string
+  /** Wait for each reply before the next command (the default). */
+  lockstep?: boolean
+  /** Or keep the recorded pacing, this many times faster. */
+  speed?: number
+}
+
+export interface ReplayResponse {
+  verdict: 'equivalent' | 'diverged'
+  divergedAt?: number
+  replaySessionId: string
+  diff: DiffRow[]
+  notes: Note[]
+}
+
+export function replaySession(id: string, body: ReplayRequest): Promise<ReplayResponse> {
+  return request(apiUrl(`/api/sessions/${encodeURIComponent(id)}/replay`), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+}
+
+export function startMock(id: string, listen: string): Promise<{ url: string; mockId: string }> {
+  return request(apiUrl(`/api/sessions/${encodeURIComponent(id)}/mock`), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ listen }),
+  })
+}
+
+export interface RunningMock {
+  mockId: string
+  url: string
+  /** The recorded session it plays back. */
+  of: string
+  sessions: string[]
+}
+
+export function listMocks(): Promise<{ mocks: RunningMock[] }> {
+  return request(apiUrl('/api/mocks'))
+}
+
+export function stopMock(mockId: string): Promise<{ ok: true; sessions: string[] }> {
+  return request(apiUrl(`/api/mocks/${encodeURIComponent(mockId)}`), { method: 'DELETE' })
 }

@@ -6,6 +6,7 @@ import { setPrefs, usePrefs } from '../state/prefs.ts'
 import { navigate, useLocation } from '../state/route.ts'
 import { ConnectionBanner } from './connection-banner.tsx'
 import { ImportDialog } from './import-dialog.tsx'
+import { MocksBar } from './mock-panel.tsx'
 import { RoutesPanel } from './routes-panel.tsx'
 import { SessionList } from './session-list.tsx'
 import { SessionView } from './session-view.tsx'
@@ -94,6 +95,7 @@ export function App() {
         </div>
       </header>
       <ConnectionBanner />
+      <MocksBar />
       <main className={`split${loc.view === 'session' ? ' has-session' : ''}`}>
         <SessionList selectedId={loc.sessionId} />
         <section className="detail">

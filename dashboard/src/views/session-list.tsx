@@ -170,6 +170,11 @@ function SessionRow({ s, now, selected, cursor }: { s: Session; now: number; sel
       <div className="sr-line1">
         <span className={`proto proto-${s.protocol}`}>{s.protocol.toUpperCase()}</span>
         <TlsLock state={tlsState(s.tls)} />
+        {s.origin && (s.origin.kind === 'replay' || s.origin.kind === 'mock') && (
+          <span className={`origin-badge origin-${s.origin.kind}`} data-testid="origin-badge">
+            {s.origin.kind === 'replay' ? t('originReplay') : t('originMock')}
+          </span>
+        )}
         <span className="sr-user" data-testid="session-user">
           {s.user ?? <span className="muted">—</span>}
         </span>

@@ -7,12 +7,14 @@ import { deleteSession } from '../live/api.ts'
 import { listSync, SessionSync, socket, useObservable } from '../live/sync.ts'
 import { groupEvents } from '../state/exchanges.ts'
 import { formatBytes, formatDateTime, formatMs, sessionDurationMs, tlsState, upstreamLabel } from '../state/format.ts'
-import { navigate, TABS, type Tab } from '../state/route.ts'
+import { hrefFor, navigate, TABS, type Tab } from '../state/route.ts'
 import { TlsLock } from './bits.tsx'
 import { ExportMenu } from './export-menu.tsx'
+import { MockDialog } from './mock-panel.tsx'
 import { MessageList, MessageViewer } from './message-viewer.tsx'
 import { Playback } from './playback.tsx'
 import { RawView } from './raw-view.tsx'
+import { ReplayDialog, ReplayPanel } from './replay-panel.tsx'
 import { SequenceDiagram } from './sequence-diagram.tsx'
 import { Transcript } from './transcript.tsx'
 
@@ -25,6 +27,7 @@ export function SessionView({ id, tab, message }: { id: string; tab: Tab; messag
   }, [sync])
   useObservable(sync)
   useObservable(listSync)
+  const [dialog, setDialog] = useState<'replay' | 'mock' | undefined>()
 
   const version = sync.log.version
   const grouped = useMemo(() => groupEvents(sync.log.list()), [sync, version])
@@ -47,6 +50,18 @@ export function SessionView({ id, tab, message }: { id: string; tab: Tab; messag
       <SessionHeader s={session}>
         <button
           type="button"
+          className="btn ghost small"
+          disabled={session.status === 'live'}
+          onClick={() => setDialog('replay')}
+          data-testid="open-replay"
+        >
+          {t('replay')}
+        </button>
+        <button type="button" className="btn ghost small" disabled={session.status === 'live'} onClick={() => setDialog('mock')} data-testid="open-mock">
+          {t('mock')}
+        </button>
+        <button
+          type="button"
           className="btn ghost small danger"
           disabled={session.status === 'live'}
           onClick={async () => {
@@ -58,6 +73,7 @@ export function SessionView({ id, tab, message }: { id: string; tab: Tab; messag
           {t('delete')}
         </button>
       </SessionHeader>
+      <ReplayPanel of={id} />
       <nav className="tabs" role="tablist">
         {TABS.map((k) => (
           <a key={k} role="tab" aria-selected={tab === k} className={`tab${tab === k ? ' active' : ''}`} href={`#/s/${encodeURIComponent(id)}/${k}`} data-testid={`tab-${k}`}>
@@ -86,6 +102,8 @@ export function SessionView({ id, tab, message }: { id: string; tab: Tab; messag
           <div className="loading-more">{t('loadingMore', { n: sync.log.size, total: session.totals.events })}</div>
         )}
       </div>
+      {dialog === 'replay' && <ReplayDialog session={session} onClose={() => setDialog(undefined)} />}
+      {dialog === 'mock' && <MockDialog session={session} onClose={() => setDialog(undefined)} />}
       {message !== undefined && <MessageViewer sessionId={id} n={message} onClose={() => navigate({ sessionId: id, tab })} />}
     </div>
   )
@@ -162,7 +180,18 @@ function SessionHeader({ s, children }: { s: Session; children?: React.ReactNode
         {s.origin && s.origin.kind !== 'live' && (
           <div>
             <dt>{t('origin')}</dt>
-            <dd>{s.origin.kind}</dd>
+            <dd data-testid="head-origin">
+              {s.origin.of && (s.origin.kind === 'replay' || s.origin.kind === 'mock') ? (
+                <>
+                  {s.origin.kind === 'replay' ? t('replayOf') : t('mockOf')}{' '}
+                  <a href={hrefFor({ sessionId: s.origin.of })} className="mono" data-testid="origin-link">
+                    {s.origin.of}
+                  </a>
+                </>
+              ) : (
+                s.origin.kind
+              )}
+            </dd>
           </div>
         )}
         {s.gaps && (
