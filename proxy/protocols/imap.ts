@@ -25,7 +25,7 @@ import { codeDetail, flagKey, groupCapabilities, parseCommand, parseResponse, ty
 import { completionNote, notes as N } from './imap-notes.ts'
 import { PendingCommands } from './imap-pending.ts'
 import { asString, type LinePart, type Literal } from './imap-syntax.ts'
-import { authCleartextNote, decodeBase64, MASK, printable, SaslExchange, saslAuthItem } from './sasl.ts'
+import { authCleartextNote, decodeBase64, exposesSecret, MASK, printable, SaslExchange, saslAuthItem } from './sasl.ts'
 
 export type ImapState = 'not-authenticated' | 'authenticated' | 'selected' | 'logout'
 
@@ -399,7 +399,7 @@ class ImapDecoder implements Decoder {
         const mech = String(cmd.params.mechanism || 'UNKNOWN')
         const ex = new SaslExchange(mech)
         this.auth = { ex, tag: cmd.tag, ref, lastRef: ref, lastAt: this.at }
-        if (!this.tls && this.caps.has('STARTTLS') && ['PLAIN', 'LOGIN'].includes(ex.mechanism)) notes.push(authCleartextNote('imap', 'STARTTLS'))
+        if (!this.tls && this.caps.has('STARTTLS') && exposesSecret(ex.mechanism)) notes.push(authCleartextNote('imap', 'STARTTLS'))
         const ir = cmd.params.initialResponse ? asString(cmd.values[1]) : undefined
         if (ir !== undefined) {
           const step = ex.initial(ir)

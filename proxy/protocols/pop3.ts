@@ -34,7 +34,7 @@ import {
   type Pop3Command,
   type StatusLine,
 } from './pop3-grammar.ts'
-import { authCleartextNote, decodeBase64, MASK, maskIn, SaslExchange, saslAuthItem } from './sasl.ts'
+import { authCleartextNote, decodeBase64, exposesSecret, MASK, maskIn, SaslExchange, saslAuthItem } from './sasl.ts'
 
 /** RFC 2449 4: commands up to 255 octets, responses up to 512, CRLF included. */
 const COMMAND_LINE_LIMIT = 255
@@ -295,7 +295,7 @@ export class Pop3Decoder implements Decoder {
         const ex = new SaslExchange(cmd.args[0])
         this.auth = { ex, ref, owed: 0 }
         this.clientMode = 'auth'
-        this.noteCleartext(notes)
+        if (exposesSecret(ex.mechanism)) this.noteCleartext(notes)
         const ir = cmd.args[1]
         if (ir !== undefined) {
           const step = ex.initial(ir)

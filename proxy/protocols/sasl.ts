@@ -427,6 +427,15 @@ export function saslAuthItem(
   return item
 }
 
+/**
+ * Mechanisms that put a password or a bearer token on the wire as such (base64 is not
+ * protection). Challenge-response mechanisms (CRAM-MD5, DIGEST-MD5, SCRAM-*, NTLM, GSSAPI)
+ * and EXTERNAL do not: without TLS they leak less, so they get no AUTH_CLEARTEXT finding.
+ */
+export function exposesSecret(mechanism: string): boolean {
+  return ['PLAIN', 'LOGIN', 'XOAUTH2', 'OAUTHBEARER'].includes(mechanism.toUpperCase())
+}
+
 /** A note for credentials sent in clear although the server offered TLS. */
 export function authCleartextNote(protocol: Protocol, offered: string): Note {
   return note(

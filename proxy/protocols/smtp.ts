@@ -22,7 +22,7 @@ import type {
 } from '../../shared/schema.ts'
 import { decoded, lineTooLongNote, mkNote, OpaqueTail, rawOf, rawSpan } from './common.ts'
 import { LineFramer, looksLikeTlsClientHello, scanTextLines, type Line } from './lines.ts'
-import { authCleartextNote, decodeBase64, MASK, maskIn, SaslExchange, saslAuthItem } from './sasl.ts'
+import { authCleartextNote, decodeBase64, exposesSecret, MASK, maskIn, SaslExchange, saslAuthItem } from './sasl.ts'
 import { parseCapabilities, parseReplyLine, replyStatus, smtpReplyNote, splitEnhanced } from './smtp-reply.ts'
 import { parseSmtpCommand, SMTP_VERBS, type ParsedSmtpCommand } from './smtp-command.ts'
 
@@ -378,7 +378,7 @@ export class SmtpDecoder implements Decoder {
         this.clientMode = 'auth'
         this.state = 'auth'
         const authNotes: Note[] = []
-        if (!this.tls && this.caps.has('STARTTLS')) authNotes.push(authCleartextNote('smtp', 'STARTTLS'))
+        if (!this.tls && this.caps.has('STARTTLS') && exposesSecret(ex.mechanism)) authNotes.push(authCleartextNote('smtp', 'STARTTLS'))
         const authItem = { kind: 'auth' as const, protocol: 'smtp' as const, mechanism: ex.mechanism, step: 'start' as const, valid: true }
         if (ir !== undefined) {
           const step = ex.initial(ir)
