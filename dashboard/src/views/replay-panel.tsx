@@ -153,6 +153,13 @@ export function ReplayPanel({ of }: { of: string }) {
 
 function ReplayDiff({ rows, divergedAt }: { rows: DiffRow[]; divergedAt?: number }) {
   const t = useT()
+  // Equal exchanges show their first line (like the CLI's diff); a click opens them.
+  const [open, setOpen] = useState<ReadonlySet<number>>(new Set())
+  const toggle = (n: number) => setOpen((cur) => {
+    const next = new Set(cur)
+    if (!next.delete(n)) next.add(n)
+    return next
+  })
   return (
     <div className="replay-diff-wrap">
       <table className="table replay-diff" data-testid="replay-diff">
@@ -170,6 +177,8 @@ function ReplayDiff({ rows, divergedAt }: { rows: DiffRow[]; divergedAt?: number
             const mark = r.equal ? '=' : r.missing ? '!' : '≠'
             const recorded = r.missing === 'recorded' ? [t('replayNoRecorded')] : r.recorded
             const replayed = r.missing === 'replayed' ? [t('replayNoResponse')] : r.replayed
+            const folded = r.equal && !open.has(r.n) && Math.max(recorded.length, replayed.length) > 1
+            const shown = (lines: string[]) => (folded ? lines.slice(0, 1) : lines).join('\n')
             return (
               <tr
                 key={r.n}
@@ -190,11 +199,16 @@ function ReplayDiff({ rows, divergedAt }: { rows: DiffRow[]; divergedAt?: number
                   {r.notes?.length ? <Notes notes={r.notes} /> : null}
                 </td>
                 <td className="mono reply-lines" data-testid="replay-recorded">
-                  {recorded.join('\n')}
+                  {shown(recorded)}
                 </td>
                 <td className={`mark mark-${r.equal ? 'same' : r.missing ? 'missing' : 'differs'}`}>{mark}</td>
                 <td className="mono reply-lines" data-testid="replay-replayed">
-                  {replayed.join('\n')}
+                  {shown(replayed)}
+                  {r.equal && Math.max(recorded.length, replayed.length) > 1 && (
+                    <button type="button" className="linkish fold" onClick={() => toggle(r.n)} data-testid="replay-fold">
+                      {folded ? t('more', { n: Math.max(recorded.length, replayed.length) - 1 }) : t('hide')}
+                    </button>
+                  )}
                 </td>
               </tr>
             )
