@@ -14,17 +14,20 @@ import { Notes } from './event-line.tsx'
 export async function startReplay(of: string, request: ReplayRequest): Promise<void> {
   const run: ReplayRun = { of, request, startedAt: Date.now(), state: 'running' }
   runs.setReplay(run)
+  // A later run of the same session (or Dismiss) replaces this one: its answer is then stale.
+  const current = () => runs.replays.get(of)?.startedAt === run.startedAt
   try {
     const result = await replaySession(of, request)
-    runs.setReplay({ ...run, state: 'done', result })
+    if (current()) runs.setReplay({ ...run, state: 'done', result })
   } catch (err) {
-    runs.setReplay({ ...run, state: 'failed', error: (err as Error).message })
+    if (current()) runs.setReplay({ ...run, state: 'failed', error: (err as Error).message })
   }
 }
 
 export function ReplayDialog({ session, onClose }: { session: Session; onClose: () => void }) {
   const t = useT()
-  const [to, setTo] = useState(session.route.upstreamUrl)
+  // Imports and mocks have no server URL ('pasted transcript', 'mock:ID'): the user gives one.
+  const [to, setTo] = useState(/^(smtp|pop3|imap)s?:\/\//i.test(session.route.upstreamUrl) ? session.route.upstreamUrl : '')
   const [user, setUser] = useState('')
   const [password, setPassword] = useState('')
   const [pacing, setPacing] = useState<'lockstep' | 'speed'>('lockstep')
@@ -56,7 +59,16 @@ export function ReplayDialog({ session, onClose }: { session: Session; onClose: 
         <p className="muted">{t('replayHelp')}</p>
         <label className="field">
           <span>{t('replayTarget')}</span>
-          <input type="text" className="mono" value={to} onChange={(e) => setTo(e.target.value)} spellCheck={false} data-testid="replay-to" />
+          <input
+            type="text"
+            className="mono"
+            value={to}
+            placeholder={`${session.protocol}://host:port`}
+            required
+            onChange={(e) => setTo(e.target.value)}
+            spellCheck={false}
+            data-testid="replay-to"
+          />
         </label>
         <div className="field-row">
           <label className="field">
@@ -94,7 +106,7 @@ export function ReplayDialog({ session, onClose }: { session: Session; onClose: 
           <button type="button" className="btn" onClick={onClose}>
             {t('cancel')}
           </button>
-          <button type="submit" className="btn primary" disabled={pacing === 'speed' && !speedOk} data-testid="replay-go">
+          <button type="submit" className="btn primary" disabled={!to.trim() || (pacing === 'speed' && !speedOk)} data-testid="replay-go">
             {t('replayGo')}
           </button>
         </div>
