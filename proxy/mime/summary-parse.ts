@@ -1,5 +1,6 @@
-// A streaming MIME summary of a message that crossed the proxy: the root headers, the tree
-// of parts and the attachments with their sizes.
+// The streaming MIME parse behind a message summary: the root headers, the tree of parts
+// and the attachments with their sizes. It runs in the summary worker (summary-worker.ts);
+// summary.ts is the relay-side client.
 //
 // Why mailsplit and not MailParser or postal-mime: postal-mime takes the whole message as
 // one buffer; MailParser streams attachments but collects every inline text part whole in
@@ -17,8 +18,12 @@ import type { MessageSummary, MimePartSummary } from '../../shared/schema.ts'
 
 export const SUMMARY_PARSE_BYTES = 32 * 1024 * 1024
 
-export interface MessageSummarizer {
-  write(bytes: Uint8Array): void
+export interface SummaryParser {
+  /** `done` runs once mailsplit has taken the chunk (used to count the bytes in flight). */
+  write(bytes: Uint8Array, done?: () => void): void
+  /** Bytes that were never parsed (past a budget): counted on the last open part. */
+  skip(bytes: number): void
+  /** Always resolves, also after a parse error. */
   end(): Promise<MessageSummary>
 }
 
@@ -49,7 +54,7 @@ const FIELDS = [
   ['messageId', 'Message-ID'],
 ] as const
 
-export function createMessageSummarizer(options: { parseBytes?: number } = {}): MessageSummarizer {
+export function createSummaryParser(options: { parseBytes?: number } = {}): SummaryParser {
   const budget = options.parseBytes ?? SUMMARY_PARSE_BYTES
   // mailsplit's typings only declare 'data'; the stream events are the usual ones.
   const splitter = new Splitter({ ignoreEmbedded: true }) as unknown as NodeJS.ReadWriteStream
@@ -97,22 +102,39 @@ export function createMessageSummarizer(options: { parseBytes?: number } = {}): 
       else current.size += data.value.length
     }
   })
-  splitter.on('error', (err: Error) => (failed = err.message))
+  let settled = false
+  const onSettled: (() => void)[] = []
+  const settle = () => {
+    if (settled) return
+    settled = true
+    for (const run of onSettled.splice(0)) run()
+  }
+  // After an error mailsplit emits neither 'end' nor another 'error': remember that the
+  // stream is over, or an end() called later would wait for ever (a 20 MB message with no
+  // header block fails with "Max header size" long before its end).
+  splitter.on('error', (err: Error) => {
+    failed = err.message
+    settle()
+  })
+  splitter.on('end', settle)
 
   return {
-    write(bytes) {
-      if (failed) return
+    write(bytes, done) {
       const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-      if (parsed >= budget) {
-        skipped += buf.length
+      if (failed || parsed >= budget) {
+        if (!failed) skipped += buf.length
+        done?.()
         return
       }
       const room = budget - parsed
       const head = buf.length > room ? buf.subarray(0, room) : buf
       parsed += head.length
       skipped += buf.length - head.length
-      // No copy: socket buffers are never reused by Node, and the decoder hands out views.
-      splitter.write(head as Uint8Array)
+      // No copy: the worker owns the transferred batch.
+      splitter.write(head as Uint8Array, () => done?.())
+    },
+    skip(bytes) {
+      skipped += bytes
     },
     end() {
       return new Promise((resolve) => {
@@ -143,8 +165,8 @@ export function createMessageSummarizer(options: { parseBytes?: number } = {}): 
           if (failed) summary.error = failed
           resolve(summary)
         }
-        splitter.once('end', finish)
-        splitter.once('error', finish)
+        if (settled) return finish()
+        onSettled.push(finish)
         splitter.resume()
         splitter.end()
       })

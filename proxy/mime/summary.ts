@@ -1,0 +1,199 @@
+// The MIME summary of a message that crossed the proxy, computed off the relay's thread.
+// The parse (summary-parse.ts, mailsplit) costs 5–10× the protocol decoder, so the relay
+// only copies message bytes into batches and posts them to one shared worker thread.
+//
+// The worker is started lazily, unref'd (it never keeps the process alive, except while
+// an end() waits for it) and started again if it dies. What it has not yet taken is
+// bounded: past MAX_IN_FLIGHT_BYTES queued, a message is no longer fed and its summary says
+// `truncated`; bytes past the parse budget are never sent at all, only counted.
+import { Worker } from 'node:worker_threads'
+import type { MessageSummary } from '../../shared/schema.ts'
+import { SUMMARY_PARSE_BYTES } from './summary-parse.ts'
+import type { SummaryWorkerReply, SummaryWorkerRequest } from './summary-protocol.ts'
+
+export { SUMMARY_PARSE_BYTES }
+
+/** One postMessage per this many bytes: per-message overhead is a few µs. */
+export const SUMMARY_BATCH_BYTES = 256 * 1024
+/** Posted to the worker and not yet parsed, over all messages. */
+export const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024
+/** An end() that gets no answer in this time resolves with an error, and the worker restarts. */
+export const SUMMARY_END_TIMEOUT_MS = 60_000
+const FIRST_BATCH_BYTES = 16 * 1024
+
+export interface MessageSummarizer {
+  write(bytes: Uint8Array): void
+  /** Always resolves: a parse error, a dead or stuck worker give a summary with `error`. */
+  end(): Promise<MessageSummary>
+}
+
+interface Pending {
+  resolve(summary: MessageSummary): void
+  timer: NodeJS.Timeout
+}
+
+/** The shared worker, its in-flight counter and the end() calls waiting on it. */
+interface Lane {
+  worker: Worker
+  inFlight: Int32Array
+  pending: Map<number, Pending>
+  dead?: string
+  /** Fails what is pending and terminates the worker; the next summarizer starts another. */
+  stop(why: string): void
+}
+
+let lane: Lane | undefined
+let nextId = 1
+
+function startLane(): Lane {
+  const inFlight = new Int32Array(new SharedArrayBuffer(4))
+  const worker = new Worker(new URL('./summary-worker.mjs', import.meta.url), {
+    workerData: { inFlight: inFlight.buffer },
+    execArgv: workerExecArgv(),
+  })
+  worker.unref()
+  const l: Lane = { worker, inFlight, pending: new Map(), stop: (why) => die(why) }
+  worker.on('message', (msg: SummaryWorkerReply) => {
+    const p = l.pending.get(msg.id)
+    if (!p) return
+    l.pending.delete(msg.id)
+    clearTimeout(p.timer)
+    p.resolve(msg.summary)
+    if (l.pending.size === 0) worker.unref()
+  })
+  const die = (why: string) => {
+    if (l.dead) return
+    l.dead = why
+    if (lane === l) lane = undefined
+    for (const [id, p] of l.pending) {
+      clearTimeout(p.timer)
+      p.resolve({ attachments: [], truncated: true, error: `summary worker stopped: ${why}` })
+      l.pending.delete(id)
+    }
+    void worker.terminate()
+  }
+  worker.on('error', (err) => die(err.message))
+  worker.on('exit', (code) => die(`exit code ${code}`))
+  return l
+}
+
+/**
+ * The process's node flags (so `--import tsx` carries over), less `--input-type`: a worker
+ * refuses it ("can only be used with string input"), and `node --input-type=module -e` is
+ * how scripts and tests run mailtap code.
+ */
+function workerExecArgv(): string[] {
+  const args: string[] = []
+  for (let i = 0; i < process.execArgv.length; i++) {
+    const arg = process.execArgv[i]
+    if (arg === '--input-type') i++
+    else if (!arg.startsWith('--input-type=')) args.push(arg)
+  }
+  return args
+}
+
+function post(l: Lane, msg: SummaryWorkerRequest, transfer?: ArrayBuffer[]): void {
+  if (!l.dead) l.worker.postMessage(msg, transfer)
+}
+
+/** Stops the shared worker; summaries it still owed resolve with an error. A next one starts it again. */
+export async function stopSummaryWorker(): Promise<void> {
+  const l = lane
+  if (!l) return
+  l.stop('stopped')
+  await l.worker.terminate()
+}
+
+export function createMessageSummarizer(options: { parseBytes?: number; maxInFlightBytes?: number } = {}): MessageSummarizer {
+  const budget = options.parseBytes ?? SUMMARY_PARSE_BYTES
+  const maxInFlight = options.maxInFlightBytes ?? MAX_IN_FLIGHT_BYTES
+  const l = (lane ??= startLane())
+  const id = nextId++
+  post(l, { op: 'open', id, parseBytes: budget })
+  let batch: Buffer | undefined
+  let used = 0
+  let accepted = 0 // bytes batched or sent, at most `budget`
+  let skipped = 0
+  let starved = false // the in-flight cap was hit: nothing more is sent for this message
+  let ended: Promise<MessageSummary> | undefined
+
+  const flush = () => {
+    if (!batch || used === 0) return
+    if (starved || l.dead || Atomics.load(l.inFlight, 0) + used > maxInFlight) {
+      // Stop for good: a parse resumed after a hole would read the rest as garbage.
+      starved = true
+      skipped += used
+    } else {
+      // allocUnsafeSlow below: the batch owns its ArrayBuffer, so transferring it detaches
+      // nothing else (a pooled Buffer would take Node's shared pool with it).
+      const bytes = used === batch.length ? batch : batch.subarray(0, used)
+      Atomics.add(l.inFlight, 0, used)
+      post(l, { op: 'data', id, bytes }, [batch.buffer as ArrayBuffer])
+    }
+    batch = undefined
+    used = 0
+  }
+
+  return {
+    write(bytes) {
+      if (ended) return
+      let chunk = bytes
+      const room = budget - accepted
+      if (chunk.length > room) {
+        skipped += chunk.length - Math.max(0, room)
+        chunk = chunk.subarray(0, Math.max(0, room))
+      }
+      accepted += chunk.length
+      while (chunk.length > 0) {
+        if (starved) {
+          skipped += chunk.length
+          return
+        }
+        // Batches start small and double up to SUMMARY_BATCH_BYTES, so a thousand open
+        // sessions with short messages do not each hold 256 KiB.
+        if (!batch || used === batch.length) {
+          flush()
+          batch = Buffer.allocUnsafeSlow(Math.min(SUMMARY_BATCH_BYTES, Math.max(FIRST_BATCH_BYTES, chunk.length)))
+        } else if (used + chunk.length > batch.length && batch.length < SUMMARY_BATCH_BYTES) {
+          const grown = Buffer.allocUnsafeSlow(Math.min(SUMMARY_BATCH_BYTES, Math.max(batch.length * 2, used + chunk.length)))
+          batch.copy(grown, 0, 0, used)
+          batch = grown
+        }
+        // The chunk is copied: the caller's buffer may be a view the decoder reuses.
+        const n = Math.min(chunk.length, batch.length - used)
+        batch.set(chunk.subarray(0, n), used)
+        used += n
+        chunk = chunk.subarray(n)
+        if (used === batch.length && batch.length === SUMMARY_BATCH_BYTES) flush()
+      }
+    },
+    end() {
+      if (ended) return ended
+      flush()
+      ended = new Promise<MessageSummary>((resolve) => {
+        if (l.dead) {
+          resolve({ attachments: [], truncated: true, error: `summary worker stopped: ${l.dead}` })
+          return
+        }
+        const timer = setTimeout(() => {
+          l.pending.delete(id)
+          resolve({ attachments: [], truncated: true, error: `no summary after ${SUMMARY_END_TIMEOUT_MS} ms` })
+          // A worker this far behind is stuck: start a fresh one for the next messages.
+          l.stop('stuck')
+        }, SUMMARY_END_TIMEOUT_MS)
+        timer.unref()
+        l.pending.set(id, {
+          resolve: (summary) => {
+            if (starved && !summary.truncated) summary.truncated = true
+            resolve(summary)
+          },
+          timer,
+        })
+        // Only a waiting end() keeps the process alive (the runner awaits a summary).
+        l.worker.ref()
+        post(l, { op: 'end', id, skipped })
+      })
+      return ended
+    },
+  }
+}
