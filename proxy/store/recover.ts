@@ -148,9 +148,14 @@ export async function rebuildEntry(root: string, id: string, known?: IndexEntry)
     session.closeDetail = CRASH_DETAIL
     session.endedAt = lastAt
     if (subjects.length) known = { ...(known ?? { session, bytes: 0, messages: 0 }), subjects }
+    // Cut short by the crash: the capture files hold what was recorded. The index may have
+    // counted bytes that never reached the disk, and the raw API must not promise them.
+    session.totals.bytesFromClient = clientBytes
+    session.totals.bytesFromServer = serverBytes
+  } else {
+    session.totals.bytesFromClient = Math.max(session.totals.bytesFromClient, clientBytes)
+    session.totals.bytesFromServer = Math.max(session.totals.bytesFromServer, serverBytes)
   }
-  session.totals.bytesFromClient = Math.max(session.totals.bytesFromClient, clientBytes)
-  session.totals.bytesFromServer = Math.max(session.totals.bytesFromServer, serverBytes)
   await writeJsonAtomic(sessionJsonPath(root, id), session).catch(() => undefined)
   const entry: IndexEntry = {
     session,
