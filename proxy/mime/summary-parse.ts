@@ -15,13 +15,18 @@
 import { Splitter } from '@zone-eu/mailsplit'
 import libmime from 'libmime'
 import type { MessageSummary, MimePartSummary } from '../../shared/schema.ts'
+import { SUMMARY_PARSE_BYTES } from './summary-protocol.ts'
 
-export const SUMMARY_PARSE_BYTES = 32 * 1024 * 1024
+export { SUMMARY_PARSE_BYTES }
 
 export interface SummaryParser {
   /** `done` runs once mailsplit has taken the chunk (used to count the bytes in flight). */
   write(bytes: Uint8Array, done?: () => void): void
-  /** Bytes that were never parsed (past a budget): counted on the last open part. */
+  /**
+   * Bytes that were never parsed (past a budget, or not sent). Once the root header showed
+   * a single part (onBodyOnly), they are body bytes and count exactly; before that they
+   * count on the last open part and the summary says `truncated`.
+   */
   skip(bytes: number): void
   /** Always resolves, also after a parse error. */
   end(): Promise<MessageSummary>
@@ -54,7 +59,18 @@ const FIELDS = [
   ['messageId', 'Message-ID'],
 ] as const
 
-export function createSummaryParser(options: { parseBytes?: number } = {}): SummaryParser {
+export interface SummaryParserOptions {
+  parseBytes?: number
+  /**
+   * Called once the root header is parsed and the message is a single part not in base64:
+   * nothing more can be learnt but the size, which is the raw byte count (mailsplit counts
+   * the same bytes). From then on the parser only counts, and the caller may stop sending
+   * bytes and pass their number to skip().
+   */
+  onBodyOnly?: () => void
+}
+
+export function createSummaryParser(options: SummaryParserOptions = {}): SummaryParser {
   const budget = options.parseBytes ?? SUMMARY_PARSE_BYTES
   // mailsplit's typings only declare 'data'; the stream events are the usual ones.
   const splitter = new Splitter({ ignoreEmbedded: true }) as unknown as NodeJS.ReadWriteStream
@@ -66,6 +82,12 @@ export function createSummaryParser(options: { parseBytes?: number } = {}): Summ
   let failed: string | undefined
   let parsed = 0
   let skipped = 0
+  let bodyOnly = false
+  // Whether the root header's blank line was among the parsed bytes, seen here rather than
+  // from mailsplit's events so that the answer does not depend on when they fire. `tail`
+  // holds the last two bytes before the chunk (a virtual '\n' first: no header at all).
+  let headerEnded = false
+  let tail = '\n'
 
   splitter.on('data', (data: SplitNode | { type: 'body' | 'data'; value: Buffer }) => {
     if (data.type === 'node') {
@@ -97,6 +119,10 @@ export function createSummaryParser(options: { parseBytes?: number } = {}): Summ
         if (parent) (parent.children ??= []).push(part)
       }
       current = part
+      if (part === root && !part.multipart && part.b64 === undefined && !bodyOnly) {
+        bodyOnly = true
+        options.onBodyOnly?.()
+      }
     } else if (data.type === 'body' && current) {
       if (current.b64 !== undefined) countBase64(current, data.value)
       else current.size += data.value.length
@@ -121,6 +147,12 @@ export function createSummaryParser(options: { parseBytes?: number } = {}): Summ
   return {
     write(bytes, done) {
       const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      if (bodyOnly && root && !failed) {
+        // Not through mailsplit: what it still holds from earlier writes it counts itself.
+        root.size += buf.length
+        done?.()
+        return
+      }
       if (failed || parsed >= budget) {
         if (!failed) skipped += buf.length
         done?.()
@@ -130,6 +162,11 @@ export function createSummaryParser(options: { parseBytes?: number } = {}): Summ
       const head = buf.length > room ? buf.subarray(0, room) : buf
       parsed += head.length
       skipped += buf.length - head.length
+      if (!headerEnded) {
+        const text = tail + head.toString('latin1')
+        headerEnded = text.includes('\n\n') || text.includes('\n\r\n')
+        tail = text.slice(-2)
+      }
       // No copy: the worker owns the transferred batch.
       splitter.write(head as Uint8Array, () => done?.())
     },
@@ -142,7 +179,10 @@ export function createSummaryParser(options: { parseBytes?: number } = {}): Summ
         const finish = () => {
           if (done) return
           done = true
-          if (skipped > 0) {
+          if (skipped > 0 && bodyOnly && headerEnded && root && !failed) {
+            // A single part whose header was read whole: unparsed bytes are its body.
+            root.size += skipped
+          } else if (skipped > 0) {
             summary.truncated = true
             const last = current ?? root
             // Unparsed bytes count on the last open part (base64: 76 characters per 78 bytes).

@@ -1,6 +1,7 @@
-// Entry point of the summary worker. mailtap runs TypeScript through tsx; a worker thread
-// inherits `--import tsx` from execArgv, but not the hooks of tsx's register() API that
-// bin/mailtap.mjs uses. tsImport() loads the .ts worker either way, resolving tsx from here.
+// Entry point of the summary worker. mailtap runs TypeScript through tsx, either with
+// `--import tsx` or with tsx's register() API (bin/mailtap.mjs), whose hooks a worker does
+// not inherit; the worker starts with no node flags (summary.ts says why). tsImport()
+// loads the .ts worker in every case, resolving tsx from here, not from the cwd.
 import { tsImport } from 'tsx/esm/api'
 
 await tsImport('./summary-worker.ts', import.meta.url)

@@ -1,6 +1,7 @@
 // The summary worker: runs one SummaryParser per message the relay hands it, off the
-// relay's thread. Protocol (summary.ts is the other side): 'open', 'data' (a transferred
-// batch), 'end' with the bytes never sent; it answers each 'end' with the summary.
+// relay's thread. Protocol (summary-protocol.ts): 'open', 'data' (a transferred batch),
+// 'end' with the bytes never sent; it answers 'body-only' as soon as a message's root
+// header shows there is nothing more to parse, and each 'end' with the summary.
 import { parentPort, workerData } from 'node:worker_threads'
 import { createSummaryParser, type SummaryParser } from './summary-parse.ts'
 import type { SummaryWorkerReply, SummaryWorkerRequest } from './summary-protocol.ts'
@@ -14,7 +15,7 @@ const parsers = new Map<number, SummaryParser>()
 port.on('message', (msg: SummaryWorkerRequest) => {
   switch (msg.op) {
     case 'open':
-      parsers.set(msg.id, createSummaryParser({ parseBytes: msg.parseBytes }))
+      parsers.set(msg.id, createSummaryParser({ parseBytes: msg.parseBytes, onBodyOnly: () => reply({ op: 'body-only', id: msg.id }) }))
       break
     case 'data': {
       const length = msg.bytes.byteLength
@@ -28,11 +29,11 @@ port.on('message', (msg: SummaryWorkerRequest) => {
       const parser = parsers.get(msg.id)
       parsers.delete(msg.id)
       if (!parser) {
-        reply({ id: msg.id, summary: { attachments: [], error: 'unknown message' } })
+        reply({ op: 'summary', id: msg.id, summary: { attachments: [], error: 'unknown message' } })
         break
       }
       if (msg.skipped > 0) parser.skip(msg.skipped)
-      void parser.end().then((summary) => reply({ id: msg.id, summary }))
+      void parser.end().then((summary) => reply({ op: 'summary', id: msg.id, summary }))
       break
     }
     default:

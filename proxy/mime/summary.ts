@@ -8,8 +8,7 @@
 // `truncated`; bytes past the parse budget are never sent at all, only counted.
 import { Worker } from 'node:worker_threads'
 import type { MessageSummary } from '../../shared/schema.ts'
-import { SUMMARY_PARSE_BYTES } from './summary-parse.ts'
-import type { SummaryWorkerReply, SummaryWorkerRequest } from './summary-protocol.ts'
+import { SUMMARY_PARSE_BYTES, type SummaryWorkerReply, type SummaryWorkerRequest } from './summary-protocol.ts'
 
 export { SUMMARY_PARSE_BYTES }
 
@@ -37,6 +36,8 @@ interface Lane {
   worker: Worker
   inFlight: Int32Array
   pending: Map<number, Pending>
+  /** Summarizers told that their message is a single part: they stop sending bytes. */
+  bodyOnly: Map<number, () => void>
   dead?: string
   /** Fails what is pending and terminates the worker; the next summarizer starts another. */
   stop(why: string): void
@@ -49,11 +50,18 @@ function startLane(): Lane {
   const inFlight = new Int32Array(new SharedArrayBuffer(4))
   const worker = new Worker(new URL('./summary-worker.mjs', import.meta.url), {
     workerData: { inFlight: inFlight.buffer },
-    execArgv: workerExecArgv(),
+    // No node flags: the worker's entry loads tsx itself. Inherited ones break it:
+    // `--input-type` (node -e) fails the worker, and process-wide ones (--expose-gc,
+    // --max-old-space-size) make an explicit execArgv throw.
+    execArgv: [],
   })
   worker.unref()
-  const l: Lane = { worker, inFlight, pending: new Map(), stop: (why) => die(why) }
+  const l: Lane = { worker, inFlight, pending: new Map(), bodyOnly: new Map(), stop: (why) => die(why) }
   worker.on('message', (msg: SummaryWorkerReply) => {
+    if (msg.op === 'body-only') {
+      l.bodyOnly.get(msg.id)?.()
+      return
+    }
     const p = l.pending.get(msg.id)
     if (!p) return
     l.pending.delete(msg.id)
@@ -77,21 +85,6 @@ function startLane(): Lane {
   return l
 }
 
-/**
- * The process's node flags (so `--import tsx` carries over), less `--input-type`: a worker
- * refuses it ("can only be used with string input"), and `node --input-type=module -e` is
- * how scripts and tests run mailtap code.
- */
-function workerExecArgv(): string[] {
-  const args: string[] = []
-  for (let i = 0; i < process.execArgv.length; i++) {
-    const arg = process.execArgv[i]
-    if (arg === '--input-type') i++
-    else if (!arg.startsWith('--input-type=')) args.push(arg)
-  }
-  return args
-}
-
 function post(l: Lane, msg: SummaryWorkerRequest, transfer?: ArrayBuffer[]): void {
   if (!l.dead) l.worker.postMessage(msg, transfer)
 }
@@ -107,7 +100,14 @@ export async function stopSummaryWorker(): Promise<void> {
 export function createMessageSummarizer(options: { parseBytes?: number; maxInFlightBytes?: number } = {}): MessageSummarizer {
   const budget = options.parseBytes ?? SUMMARY_PARSE_BYTES
   const maxInFlight = options.maxInFlightBytes ?? MAX_IN_FLIGHT_BYTES
-  const l = (lane ??= startLane())
+  let l: Lane
+  try {
+    l = lane ??= startLane()
+  } catch (err) {
+    // Never the relay's problem: this message goes without a summary; the next one retries.
+    const summary: MessageSummary = { attachments: [], truncated: true, error: `summary worker failed to start: ${(err as Error).message}` }
+    return { write() {}, end: () => Promise.resolve(summary) }
+  }
   const id = nextId++
   post(l, { op: 'open', id, parseBytes: budget })
   let batch: Buffer | undefined
@@ -115,6 +115,11 @@ export function createMessageSummarizer(options: { parseBytes?: number; maxInFli
   let accepted = 0 // bytes batched or sent, at most `budget`
   let skipped = 0
   let starved = false // the in-flight cap was hit: nothing more is sent for this message
+  // The worker said the root is a single part: from now on bytes are only counted. The
+  // summary is the same whenever this arrives: the worker counts unsent bytes exactly once
+  // it knows (summary-parse.ts, skip()).
+  let bodyOnly = false
+  l.bodyOnly.set(id, () => (bodyOnly = true))
   let ended: Promise<MessageSummary> | undefined
 
   const flush = () => {
@@ -137,6 +142,10 @@ export function createMessageSummarizer(options: { parseBytes?: number; maxInFli
   return {
     write(bytes) {
       if (ended) return
+      if (bodyOnly) {
+        skipped += bytes.length
+        return
+      }
       let chunk = bytes
       const room = budget - accepted
       if (chunk.length > room) {
@@ -169,6 +178,7 @@ export function createMessageSummarizer(options: { parseBytes?: number; maxInFli
     },
     end() {
       if (ended) return ended
+      l.bodyOnly.delete(id)
       flush()
       ended = new Promise<MessageSummary>((resolve) => {
         if (l.dead) {

@@ -42,8 +42,8 @@ test('the worker gives the same summary as the in-process parse, whatever the ch
   }
 })
 
-test('a message larger than the parse budget is counted whole across many batches', async () => {
-  const head = Buffer.from('Subject: grande\r\nContent-Type: text/plain\r\n\r\n')
+test('a multipart message larger than the parse budget is counted whole across many batches', async () => {
+  const head = Buffer.from('Subject: grande\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n')
   const msg = Buffer.concat([head, Buffer.alloc(3 * 1024 * 1024, 'abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789ab\r\n')])
   const s = createMessageSummarizer({ parseBytes: 1024 * 1024 })
   feed(s, msg, 65536)
@@ -51,6 +51,24 @@ test('a message larger than the parse budget is counted whole across many batche
   assert.deepEqual(summary, await inProcess(msg, 1024 * 1024))
   assert.equal(summary.subject, 'grande')
   assert.equal(summary.truncated, true)
+})
+
+test('a single-part message gets the same exact size whether the worker says body-only early or late', async () => {
+  const head = Buffer.from('Subject: uno\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n')
+  const msg = Buffer.concat([head, Buffer.alloc(2 * 1024 * 1024 + 3, 'l=C3=ADnea\r\n')])
+  const expected = { attachments: [], subject: 'uno', parts: { path: '1', contentType: 'text/plain', size: msg.length - head.length } }
+  // All at once: the budget runs out before the worker's notice can arrive.
+  const quick = createMessageSummarizer({ parseBytes: 4096 })
+  feed(quick, msg, 65536)
+  assert.deepEqual(await quick.end(), expected)
+  // With the event loop turning between chunks, as on a socket: the notice arrives first.
+  const slow = createMessageSummarizer({ parseBytes: 4096 })
+  for (let i = 0; i < msg.length; i += 65536) {
+    slow.write(msg.subarray(i, i + 65536))
+    await new Promise((resolve) => setTimeout(resolve, 1))
+  }
+  assert.deepEqual(await slow.end(), expected)
+  assert.deepEqual(await inProcess(msg, 4096), expected)
 })
 
 test('a 20 MB message with no header block still gets a summary when the parse fails long before its end', async () => {

@@ -47,15 +47,27 @@ test('base64 attachment sizes are exact whatever the chunking', async () => {
   }
 })
 
-test('a message larger than the parse budget is summarized from its head and marked truncated', async () => {
+test('a multipart message larger than the parse budget is summarized from its head and marked truncated', async () => {
   const s = createMessageSummarizer({ parseBytes: 1024 })
-  s.write(Buffer.from('Subject: big\r\nContent-Type: text/plain\r\n\r\n'))
+  s.write(Buffer.from('Subject: big\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n'))
   const body = Buffer.alloc(64 * 1024, 0x61)
   for (let i = 0; i < 16; i++) s.write(body)
   const summary = await s.end()
   assert.equal(summary.subject, 'big')
   assert.equal(summary.truncated, true)
-  assert.ok(summary.parts!.size >= 16 * 64 * 1024 - 1024)
+  assert.ok(summary.parts!.children![0].size >= 16 * 64 * 1024 - 1024)
+})
+
+test('a single-part message past the parse budget gets its exact size, not truncated', async () => {
+  const head = 'Subject: big\r\nContent-Type: text/plain\r\n\r\n'
+  const s = createMessageSummarizer({ parseBytes: 1024 })
+  s.write(Buffer.from(head))
+  const body = Buffer.alloc(64 * 1024, 0x61)
+  for (let i = 0; i < 16; i++) s.write(body)
+  const summary = await s.end()
+  assert.equal(summary.subject, 'big')
+  assert.equal(summary.truncated, undefined)
+  assert.equal(summary.parts!.size, 16 * 64 * 1024)
 })
 
 test('garbage is summarized without throwing', async () => {
