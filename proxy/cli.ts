@@ -19,6 +19,8 @@ export type Command =
       password?: string
       speed?: number
       lockstep: boolean
+      /** Extra normalisation rules, NAME=/REGEX/FLAGS=>REPLACEMENT. */
+      rules: string[]
     }
   | { name: 'mock'; config: Config; session: string; listen: string }
 
@@ -31,7 +33,9 @@ Usage:
                                           export a session: txt, json, pcapng or eml
   mailtap import FILE [--protocol P]      import a json export or a text transcript
   mailtap replay SESSION [--to URL] [--user U --password P] [--speed N | --lockstep]
-                                          re-run a recorded client against a server
+                 [--rule NAME=/REGEX/FLAGS=>REPLACEMENT ...]
+                                          re-run a recorded client against a server; --rule
+                                          adds a normalisation to the built-in ones
   mailtap mock SESSION --listen URL       serve a recorded server side to any client
 
 Options:
@@ -102,6 +106,7 @@ const SUB: Record<string, ParseArgsConfig['options']> = {
     password: { type: 'string' },
     speed: { type: 'string' },
     lockstep: { type: 'boolean' },
+    rule: { type: 'string', multiple: true },
   },
   mock: { ...RUN, listen: { type: 'string' } },
 }
@@ -202,6 +207,7 @@ export function parseCommand(argv: string[]): Command {
         password: v.password as string | undefined,
         speed,
         lockstep: !!v.lockstep || speed === undefined,
+        rules: (v.rule as string[] | undefined) ?? [],
       }
     }
     case 'mock': {

@@ -226,8 +226,14 @@ async function main(argv: string[]): Promise<void> {
         })
       }
       case 'replay': {
-        const { runReplayCommand } = await import('./replay/index.ts')
+        const { runReplayCommand, parseRule } = await import('./replay/index.ts')
         const c = cmd
+        let rules
+        try {
+          rules = c.rules.map(parseRule)
+        } catch (err) {
+          throw new UsageError((err as Error).message)
+        }
         const code = await withStore(c.config, async (store, feed) => {
           if (!store.get(c.session)) throw new UsageError(`no session '${c.session}' in ${c.config.dataDir}`)
           // The upstream may be the lab or another server signed by mailtap's own CA.
@@ -241,6 +247,7 @@ async function main(argv: string[]): Promise<void> {
             password: c.password,
             speed: c.speed,
             lockstep: c.lockstep,
+            rules,
             tls: { ca: ca.certPem, verify: c.config.upstreamVerify },
           })
         })

@@ -20,6 +20,7 @@ export interface ReplayCliOptions {
   password?: string
   speed?: number
   lockstep?: boolean
+  rules?: ReplayOptions['rules']
   tls: ReplayOptions['tls']
   stdout?: NodeJS.WritableStream & { columns?: number }
   stderr?: NodeJS.WritableStream & { isTTY?: boolean }
@@ -40,6 +41,7 @@ export async function runReplayCommand(o: ReplayCliOptions): Promise<number> {
     password: o.password,
     speed: o.speed,
     lockstep: o.lockstep,
+    rules: o.rules,
     tls: o.tls,
     onProgress: (done, total) => {
       if (!tty && total < PROGRESS_MIN_EXCHANGES) return

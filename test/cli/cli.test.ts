@@ -37,6 +37,7 @@ const bad: [string, string[], RegExp][] = [
   ['a flag without its value', ['--route'], /option --route needs a value/],
   ['a bad --upstream-verify', ['--upstream-verify', 'maybe', '--route', 'smtp://:0=smtp://x:25'], /--upstream-verify/],
   ['an unknown command', ['frob'], /unknown command 'frob'/],
+  ['a malformed replay --rule', ['replay', 'x', '--rule', 'nope'], /bad normalisation rule 'nope'/],
   ['a missing config file', ['--config', '/nonexistent/mailtap.json'], /cannot read config file/],
 ]
 

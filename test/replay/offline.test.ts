@@ -220,6 +220,13 @@ describe('the API', () => {
       assert.equal(body.verdict, 'equivalent')
       assert.equal(body.diff[0]!.n, 0)
       assert.ok(ts.store.get(body.replaySessionId))
+      // Extra normalisation rules are accepted, and a malformed one is named in a 400.
+      const ruled = await post(`/api/sessions/${original.id}/replay`, { to: url, rules: ['host=/mail\\.example\\.com/=>HOST'] })
+      assert.equal(ruled.status, 200)
+      assert.equal(((await ruled.json()) as { verdict: string }).verdict, 'equivalent')
+      const badRule = await post(`/api/sessions/${original.id}/replay`, { to: url, rules: ['nope'] })
+      assert.equal(badRule.status, 400)
+      assert.match(((await badRule.json()) as { error: string }).error, /bad normalisation rule 'nope'/)
       const bad = await post(`/api/sessions/${original.id}/replay`, { to: 'imap://127.0.0.1:1' })
       assert.equal(bad.status, 400)
       assert.match(((await bad.json()) as { error: string }).error, /is smtp but imap:\/\/127\.0\.0\.1:1 speaks imap/)

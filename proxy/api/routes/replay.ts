@@ -4,7 +4,7 @@
 // stops it.
 import { randomBytes } from 'node:crypto'
 import express, { Router } from 'express'
-import { MockError, ReplayError, replaySession, startMock, type MockServer } from '../../replay/index.ts'
+import { MockError, ReplayError, parseRule, replaySession, startMock, type MockServer } from '../../replay/index.ts'
 import type { Ca } from '../../tls/ca.ts'
 import type { ApiContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
@@ -44,6 +44,16 @@ export function replayRouter(ctx: ApiContext): Router {
     const speed = body.speed
     if (speed !== undefined && speed !== null && (typeof speed !== 'number' || !(speed > 0))) throw new HttpError(400, "'speed' must be a number above 0")
     if (body.lockstep !== undefined && typeof body.lockstep !== 'boolean') throw new HttpError(400, "'lockstep' must be true or false")
+    const ruleSpecs = body.rules ?? []
+    if (!Array.isArray(ruleSpecs) || ruleSpecs.some((r) => typeof r !== 'string')) {
+      throw new HttpError(400, "'rules' must be a list of NAME=/REGEX/FLAGS=>REPLACEMENT strings")
+    }
+    let rules
+    try {
+      rules = (ruleSpecs as string[]).map(parseRule)
+    } catch (err) {
+      throw new HttpError(400, (err as Error).message)
+    }
     try {
       const result = await replaySession({
         store: ctx.store,
@@ -54,6 +64,7 @@ export function replayRouter(ctx: ApiContext): Router {
         password: optString(body, 'password'),
         speed: typeof speed === 'number' ? speed : undefined,
         lockstep: body.lockstep === true || speed === undefined || speed === null,
+        rules,
         tls: { verify: extra.upstreamVerify ?? 'warn', ca: extra.upstreamCa },
       })
       await ctx.store.flush()
