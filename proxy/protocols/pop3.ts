@@ -20,8 +20,9 @@ import type {
   Secret,
   Side,
 } from '../../shared/schema.ts'
-import { decoded, lineTooLongNote, mkNote, OpaqueTail, rawOf, rawSpan } from './common.ts'
-import { LineFramer, looksLikeTlsClientHello, scanTextLines, type Line } from './lines.ts'
+import { decoded, lineTooLongNote, mkNote, rawOf, rawSpan } from './common.ts'
+import { LineDecoder } from './line-decoder.ts'
+import { looksLikeTlsClientHello, scanTextLines, type Line } from './lines.ts'
 import {
   AUTHORIZATION_VERBS,
   multilineKind,
@@ -68,14 +69,10 @@ export function createPop3Decoder(options: DecoderOptions = {}): Decoder {
   return new Pop3Decoder(options)
 }
 
-export class Pop3Decoder implements Decoder {
+export class Pop3Decoder extends LineDecoder {
   state: Pop3State = 'authorization'
-  private readonly options: DecoderOptions
-  private readonly framers: Record<Side, LineFramer>
   private clientMode: ClientMode = 'command'
-  private serverOpaque = false
   private greeted = false
-  private tls = false
   private nextRef = 1
   private readonly pending: Pending[] = []
   private caps = new Map<string, string[]>()
@@ -92,85 +89,40 @@ export class Pop3Decoder implements Decoder {
     | { kind: 'message'; cmd: Pending; index: number; writer: MessageWriter; size: number; start: number; source: 'pop3-retr' | 'pop3-top'; octets?: number; lineRun: number }
     | undefined
   private messageCount = 0
-  private readonly opaque: Record<Side, OpaqueTail> = { client: new OpaqueTail(), server: new OpaqueTail() }
-  private opaqueReason: Record<Side, string> = { client: '', server: '' }
-  private opaqueNotes: Record<Side, Note[]> = { client: [], server: [] }
-  private clientAt = 0
-  private ended: Record<Side, boolean> = { client: false, server: false }
 
-  constructor(options: DecoderOptions) {
-    this.options = options
-    this.tls = options.implicitTls === true
-    const framing = { maxLineBytes: options.maxLineBytes ?? 64 * 1024 }
-    this.framers = { client: new LineFramer(framing), server: new LineFramer(framing) }
-  }
-
-  feed(side: Side, bytes: Uint8Array, at: number): Decoded[] {
-    const out: Decoded[] = []
-    if (bytes.length === 0 || this.ended[side]) return out
-    this.framers[side].push(bytes)
-    if (side === 'client') {
-      this.clientAt = at
-      this.runClient(at, out)
-    } else {
-      this.runServer(at, out)
-      this.runClient(this.clientAt, out)
-    }
-    return out
-  }
-
-  end(side: Side, at: number): Decoded[] {
-    const out: Decoded[] = []
-    if (this.ended[side]) return out
-    if (side === 'client') {
-      this.runClient(at, out)
-      const f = this.framers.client
-      if (this.clientMode === 'command' || this.clientMode === 'auth') {
-        const line = f.flush()
-        if (line) {
-          out.push(
-            decoded('client', at, { kind: 'opaque', length: line.length, reason: 'unterminated-line' }, {
-              raw: rawOf('client', line),
-              notes: [mkNote('warn', 'POP3_UNTERMINATED_LINE', `The client closed the connection after an unterminated line: ${JSON.stringify(line.text.slice(0, 80))}`, undefined, 'RFC 1939 §3')],
-            }),
-          )
-        }
-      } else {
-        const run = f.drain()
-        if (run) this.toOpaque('client', run.offset, run.bytes.length, this.clientMode === 'stls-wait' ? 'unanswered' : 'tls-handshake', run.bytes)
+  protected endClient(at: number, out: Decoded[]): void {
+    const f = this.framers.client
+    if (this.clientMode === 'command' || this.clientMode === 'auth') {
+      const line = f.flush()
+      if (line) {
+        out.push(
+          decoded('client', at, { kind: 'opaque', length: line.length, reason: 'unterminated-line' }, {
+            raw: rawOf('client', line),
+            notes: [mkNote('warn', 'POP3_UNTERMINATED_LINE', `The client closed the connection after an unterminated line: ${JSON.stringify(line.text.slice(0, 80))}`, undefined, 'RFC 1939 §3')],
+          }),
+        )
       }
-      this.flushOpaque('client', at, out)
     } else {
-      this.runServer(at, out)
-      this.endServer(at, out)
+      const run = f.drain()
+      if (run) this.toOpaque('client', run.offset, run.bytes.length, this.clientMode === 'stls-wait' ? 'unanswered' : 'tls-handshake', run.bytes)
     }
-    this.ended[side] = true
-    return out
+    this.flushOpaque('client', at, out)
   }
 
-  upgraded(at: number): Decoded[] {
-    const out: Decoded[] = []
-    for (const side of ['client', 'server'] as const) {
-      const run = this.framers[side].drain()
-      if (run) this.toOpaque(side, run.offset, run.bytes.length, 'tls-handshake', run.bytes)
-      this.flushOpaque(side, at, out)
-    }
+  protected resetAfterTls(): void {
     // RFC 2595 4: after STLS the client must discard what it knew (CAPA again).
-    this.tls = true
     this.caps = new Map()
     this.clientMode = 'command'
-    this.serverOpaque = false
     this.pending.length = 0
     this.auth = undefined
     this.multi = undefined
     this.state = 'authorization'
-    return out
   }
 
   // ---------------------------------------------------------------------------
   // Client side
 
-  private runClient(at: number, out: Decoded[]): void {
+  protected runClient(at: number, out: Decoded[]): void {
     const f = this.framers.client
     for (;;) {
       switch (this.clientMode) {
@@ -362,15 +314,11 @@ export class Pop3Decoder implements Decoder {
   // ---------------------------------------------------------------------------
   // Server side
 
-  private runServer(at: number, out: Decoded[]): void {
+  protected runServer(at: number, out: Decoded[]): void {
     const f = this.framers.server
     for (;;) {
       if (this.serverOpaque) {
-        const run = f.drain()
-        if (run) {
-          const reason = this.opaqueReason.server || 'tls-handshake'
-          this.toOpaque('server', run.offset, run.bytes.length, reason, reason === 'tls-handshake' ? run.bytes : undefined)
-        }
+        this.drainServerOpaque()
         return
       }
       const m = this.multi
@@ -551,7 +499,7 @@ export class Pop3Decoder implements Decoder {
         const held = this.framers.client.drain()
         if (held) {
           this.toOpaque('client', held.offset, held.bytes.length, 'starttls-injection')
-          this.injectionNote('client')
+          this.noteInjection('client')
         }
       } else if (this.clientMode === 'stls-wait') this.clientMode = 'command'
     }
@@ -591,11 +539,10 @@ export class Pop3Decoder implements Decoder {
     if (!this.tls && this.caps.has('STLS')) notes.push(authCleartextNote('pop3', 'STLS'))
   }
 
-  private endServer(at: number, out: Decoded[]): void {
+  protected endServer(at: number, out: Decoded[]): void {
     const f = this.framers.server
     if (this.serverOpaque) {
-      const run = f.drain()
-      if (run) this.toOpaque('server', run.offset, run.bytes.length, this.opaqueReason.server || 'tls-handshake', run.bytes)
+      this.drainServerOpaque()
     } else if (this.multi?.kind === 'message') {
       const held = f.drain()
       this.finishMessage(at, held ? held.offset + held.bytes.length : f.offset, false, out)
@@ -631,38 +578,14 @@ export class Pop3Decoder implements Decoder {
     notes.push(mkNote('warn', 'POP3_TOO_MANY_PENDING', `Over ${MAX_PENDING} commands are waiting for a reply; the oldest are no longer paired`, 'The server reads commands but does not answer them.'))
   }
 
-  private toOpaque(side: Side, offset: number, length: number, reason: string, bytes?: Buffer): void {
-    const tail = this.opaque[side]
-    if (tail.length === 0) {
-      this.opaqueReason[side] = reason
-      if (reason === 'tls-handshake' && bytes && bytes[0] !== 0x16) {
-        this.opaqueReason[side] = 'starttls-injection'
-        this.injectionNote(side)
-      }
-    }
-    tail.add(offset, length)
-  }
-
-  private injectionNote(side: Side): void {
-    if (this.opaqueNotes[side].some((n) => n.code === 'STARTTLS_INJECTION')) return
-    this.opaqueNotes[side].push(
-      mkNote(
-        'error',
-        'STARTTLS_INJECTION',
-        side === 'client' ? 'The client sent plaintext after STLS, before the TLS handshake' : 'The server sent plaintext after accepting STLS, before the TLS handshake',
-        'Those bytes are not commands: a man in the middle may have injected them. A correct peer discards them.',
-        'RFC 2595 §4',
-      ),
+  protected injectionNote(side: Side): Note {
+    return mkNote(
+      'error',
+      'STARTTLS_INJECTION',
+      side === 'client' ? 'The client sent plaintext after STLS, before the TLS handshake' : 'The server sent plaintext after accepting STLS, before the TLS handshake',
+      'Those bytes are not commands: a man in the middle may have injected them. A correct peer discards them.',
+      'RFC 2595 §4',
     )
-  }
-
-  private flushOpaque(side: Side, at: number, out: Decoded[]): void {
-    const items = this.opaque[side].flush(side, at, this.opaqueReason[side] || 'opaque')
-    const notes = this.opaqueNotes[side]
-    this.opaqueNotes[side] = []
-    if (items.length && notes.length) items[0].notes = notes
-    else if (notes.length) out.push(decoded(side, at, undefined, { notes }))
-    out.push(...items)
   }
 }
 

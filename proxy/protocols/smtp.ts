@@ -20,8 +20,9 @@ import type {
   Secret,
   Side,
 } from '../../shared/schema.ts'
-import { decoded, lineTooLongNote, mkNote, OpaqueTail, rawOf, rawSpan } from './common.ts'
-import { LineFramer, looksLikeTlsClientHello, scanTextLines, type Line } from './lines.ts'
+import { decoded, lineTooLongNote, mkNote, rawOf, rawSpan } from './common.ts'
+import { LineDecoder } from './line-decoder.ts'
+import { looksLikeTlsClientHello, scanTextLines, type Line } from './lines.ts'
 import { authCleartextNote, decodeBase64, exposesSecret, MASK, maskIn, SaslExchange, saslAuthItem } from './sasl.ts'
 import { parseCapabilities, parseReplyLine, replyStatus, smtpReplyNote, splitEnhanced } from './smtp-reply.ts'
 import { parseSmtpCommand, SMTP_VERBS, type ParsedSmtpCommand } from './smtp-command.ts'
@@ -93,16 +94,12 @@ export function createSmtpDecoder(options: DecoderOptions = {}): Decoder {
   return new SmtpDecoder(options)
 }
 
-export class SmtpDecoder implements Decoder {
+export class SmtpDecoder extends LineDecoder {
   state: SmtpState = 'greeting'
-  private readonly options: DecoderOptions
-  private readonly framers: Record<Side, LineFramer>
   private clientMode: ClientMode = 'command'
-  private serverOpaque = false
   private nextRef = 1
   private readonly pending: Pending[] = []
   private greeted = false
-  private tls = false
   private lmtp = false
   /** The server accepted HELO/EHLO/LHLO (since the last TLS upgrade). */
   private helloed = false
@@ -125,76 +122,24 @@ export class SmtpDecoder implements Decoder {
   private auth: { ex: SaslExchange; ref: number; lastRef: number; lastAt: number; owed: number } | undefined
   /** A multi-line reply being collected. */
   private reply: { first: Line; last: Line; code: string; lines: string[]; dropped: number; notes: Note[] } | undefined
-  private readonly opaque: Record<Side, OpaqueTail> = { client: new OpaqueTail(), server: new OpaqueTail() }
-  private opaqueReason: Record<Side, string> = { client: '', server: '' }
-  /** Notes for the opaque tails, emitted with them. */
-  private opaqueNotes: Record<Side, Note[]> = { client: [], server: [] }
-  /** `at` of the latest client feed: client bytes held for a reply are decoded later. */
-  private clientAt = 0
-  private ended: Record<Side, boolean> = { client: false, server: false }
 
-  constructor(options: DecoderOptions) {
-    this.options = options
-    this.tls = options.implicitTls === true
-    const framing = { maxLineBytes: options.maxLineBytes ?? 64 * 1024 }
-    this.framers = { client: new LineFramer(framing), server: new LineFramer(framing) }
-  }
-
-  feed(side: Side, bytes: Uint8Array, at: number): Decoded[] {
-    const out: Decoded[] = []
-    if (bytes.length === 0 || this.ended[side]) return out
-    this.framers[side].push(bytes)
-    if (side === 'client') {
-      this.clientAt = at
-      this.runClient(at, out)
-    } else {
-      this.runServer(at, out)
-      // A reply may have decided how held client bytes are read (354, 334, 220 to STARTTLS).
-      this.runClient(this.clientAt, out)
-    }
-    return out
-  }
-
-  end(side: Side, at: number): Decoded[] {
-    const out: Decoded[] = []
-    if (this.ended[side]) return out
-    if (side === 'client') {
-      this.runClient(at, out)
-      this.endClient(at, out)
-    } else {
-      this.runServer(at, out)
-      this.endServer(at, out)
-    }
-    this.ended[side] = true
-    return out
-  }
-
-  upgraded(at: number): Decoded[] {
-    const out: Decoded[] = []
-    for (const side of ['client', 'server'] as const) {
-      const run = this.framers[side].drain()
-      if (run) this.toOpaque(side, run.offset, run.bytes.length, 'tls-handshake', run.bytes)
-      this.flushOpaque(side, at, out)
-    }
+  protected resetAfterTls(): void {
     // RFC 3207 4.2: forget everything learnt before TLS; the client must EHLO again.
-    this.tls = true
     this.caps = new Map()
     this.helloed = false
     this.helloPending = 0
     this.state = 'helo'
     this.clientMode = 'command'
-    this.serverOpaque = false
     this.pending.length = 0
     this.resetTransaction()
     this.auth = undefined
     this.reply = undefined
-    return out
   }
 
   // ---------------------------------------------------------------------------
   // Client side
 
-  private runClient(at: number, out: Decoded[]): void {
+  protected runClient(at: number, out: Decoded[]): void {
     const f = this.framers.client
     for (;;) {
       switch (this.clientMode) {
@@ -546,7 +491,7 @@ export class SmtpDecoder implements Decoder {
     if (this.state === 'mail' || this.state === 'rcpt') this.state = 'ready'
   }
 
-  private endClient(at: number, out: Decoded[]): void {
+  protected endClient(at: number, out: Decoded[]): void {
     const f = this.framers.client
     if (this.clientMode === 'data' || this.clientMode === 'bdat') {
       const msg = this.message
@@ -584,15 +529,11 @@ export class SmtpDecoder implements Decoder {
   // ---------------------------------------------------------------------------
   // Server side
 
-  private runServer(at: number, out: Decoded[]): void {
+  protected runServer(at: number, out: Decoded[]): void {
     const f = this.framers.server
     for (;;) {
       if (this.serverOpaque) {
-        const run = f.drain()
-        if (run) {
-          const reason = this.opaqueReason.server || 'tls-handshake'
-          this.toOpaque('server', run.offset, run.bytes.length, reason, reason === 'tls-handshake' ? run.bytes : undefined)
-        }
+        this.drainServerOpaque()
         return
       }
       const line = f.readLine()
@@ -773,7 +714,7 @@ export class SmtpDecoder implements Decoder {
             const held = this.framers.client.drain()
             if (held) {
               this.toOpaque('client', held.offset, held.bytes.length, 'starttls-injection')
-              this.injectionNote('client')
+              this.noteInjection('client')
             }
           } else {
             if (this.clientMode === 'starttls-wait') this.clientMode = 'command'
@@ -806,15 +747,14 @@ export class SmtpDecoder implements Decoder {
     extra.push(decoded('server', at, outcome, { raw, attemptRef: a.ref }))
   }
 
-  private endServer(at: number, out: Decoded[]): void {
+  protected endServer(at: number, out: Decoded[]): void {
     const f = this.framers.server
     if (!this.serverOpaque) {
       const line = f.flush()
       if (line) this.onReplyLine(line, at, out)
       this.flushPartialReply(at, out)
     } else {
-      const run = f.drain()
-      if (run) this.toOpaque('server', run.offset, run.bytes.length, this.opaqueReason.server || 'tls-handshake', run.bytes)
+      this.drainServerOpaque()
     }
     this.flushOpaque('server', at, out)
     if (this.pending.length > 0 && this.state !== 'opaque') {
@@ -826,10 +766,6 @@ export class SmtpDecoder implements Decoder {
 
   // ---------------------------------------------------------------------------
 
-  /**
-   * Counts bytes as opaque. After a STARTTLS go-ahead, bytes that start with a TLS
-   * record are the handshake; anything else in plaintext is an injection.
-   */
   private droppedPending = false
 
   /**
@@ -894,41 +830,18 @@ export class SmtpDecoder implements Decoder {
     notes.push(mkNote('warn', 'SMTP_TOO_MANY_PENDING', `Over ${MAX_PENDING} commands are waiting for a reply; the oldest are no longer paired`, 'The server reads commands but does not answer them.'))
   }
 
-  private toOpaque(side: Side, offset: number, length: number, reason: string, bytes?: Buffer): void {
-    const tail = this.opaque[side]
-    if (tail.length === 0) {
-      this.opaqueReason[side] = reason
-      if (reason === 'tls-handshake' && bytes && !looksLikeTlsClientHello(bytes) && bytes[0] !== 0x16) {
-        this.opaqueReason[side] = 'starttls-injection'
-        this.injectionNote(side)
-      }
-    }
-    tail.add(offset, length)
-  }
-
-  private injectionNote(side: Side): void {
-    if (this.opaqueNotes[side].some((n) => n.code === 'STARTTLS_INJECTION')) return
-    this.opaqueNotes[side].push(
-      mkNote(
-        'error',
-        'STARTTLS_INJECTION',
-        side === 'client'
-          ? 'The client sent plaintext after STARTTLS, before the TLS handshake'
-          : 'The server sent plaintext after accepting STARTTLS, before the TLS handshake',
-        'Those bytes are not commands: a man in the middle may have injected them (CVE-2011-0411). A correct peer discards them.',
-        'RFC 3207 §5',
-      ),
+  protected injectionNote(side: Side): Note {
+    return mkNote(
+      'error',
+      'STARTTLS_INJECTION',
+      side === 'client'
+        ? 'The client sent plaintext after STARTTLS, before the TLS handshake'
+        : 'The server sent plaintext after accepting STARTTLS, before the TLS handshake',
+      'Those bytes are not commands: a man in the middle may have injected them (CVE-2011-0411). A correct peer discards them.',
+      'RFC 3207 §5',
     )
   }
 
-  private flushOpaque(side: Side, at: number, out: Decoded[]): void {
-    const items = this.opaque[side].flush(side, at, this.opaqueReason[side] || 'opaque')
-    const notes = this.opaqueNotes[side]
-    this.opaqueNotes[side] = []
-    if (items.length && notes.length) items[0].notes = notes
-    else if (notes.length) out.push(decoded(side, at, undefined, { notes }))
-    out.push(...items)
-  }
 }
 
 function round(ms: number): number {
