@@ -3,7 +3,7 @@
 // chunk) and the opaque tails (bytes counted, not decoded, with their reason and notes).
 import type { Decoded, Decoder, DecoderOptions, Note, Side } from '../../shared/schema.ts'
 import { decoded, OpaqueTail } from './common.ts'
-import { LineFramer } from './lines.ts'
+import { LineFramer, looksLikeTlsClientHello } from './lines.ts'
 
 export abstract class LineDecoder implements Decoder {
   protected readonly options: DecoderOptions
@@ -77,6 +77,37 @@ export abstract class LineDecoder implements Decoder {
     this.serverOpaque = false
     this.resetAfterTls()
     return out
+  }
+
+  /**
+   * Whether the client opened with a TLS record (TLS on a plaintext port); undefined
+   * while one byte 0x16 is all there is, since the next chunk decides.
+   */
+  protected clientStartsWithTls(): boolean | undefined {
+    const f = this.framers.client
+    if (f.offset !== 0 || f.buffered === 0) return false
+    const head = f.peek(2)
+    if (head[0] === 0x16 && head.length < 2) return undefined
+    return looksLikeTlsClientHello(head)
+  }
+
+  /** The client spoke TLS on a plaintext port: both sides are opaque from here on. */
+  protected goOpaqueBoth(at: number, out: Decoded[], note: Note): void {
+    this.serverOpaque = true
+    out.push(decoded('client', at, undefined, { notes: [note] }))
+    this.opaqueReason.client = this.opaqueReason.server = 'tls-on-plaintext-port'
+  }
+
+  /** Client bytes after TLS took over: counted, never read. */
+  protected drainClientOpaque(): void {
+    const run = this.framers.client.drain()
+    if (run) this.opaque.client.add(run.offset, run.bytes.length)
+  }
+
+  /** Client bytes after a STARTTLS go-ahead: the handshake (or an injection). */
+  protected drainClientHandshake(): void {
+    const run = this.framers.client.drain()
+    if (run) this.toOpaque('client', run.offset, run.bytes.length, 'tls-handshake', run.bytes)
   }
 
   /** Server bytes while serverOpaque: all of them, as a handshake unless a reason was set. */

@@ -126,31 +126,25 @@ export class Pop3Decoder extends LineDecoder {
     const f = this.framers.client
     for (;;) {
       switch (this.clientMode) {
-        case 'opaque': {
-          const run = f.drain()
-          if (run) this.opaque.client.add(run.offset, run.bytes.length)
+        case 'opaque':
+          this.drainClientOpaque()
           return
-        }
         case 'stls-wait':
           if (f.buffered > MAX_HELD_BYTES) {
             const run = f.drain()!
             this.toOpaque('client', run.offset, run.bytes.length, 'held-too-long')
           }
           return
-        case 'tls-handshake': {
-          const run = f.drain()
-          if (run) this.toOpaque('client', run.offset, run.bytes.length, 'tls-handshake', run.bytes)
+        case 'tls-handshake':
+          this.drainClientHandshake()
           return
-        }
         case 'command':
         case 'auth': {
-          if (f.offset === 0 && f.buffered > 0) {
-            const head = f.peek(2)
-            if (head[0] === 0x16 && head.length < 2) return
-            if (looksLikeTlsClientHello(head)) {
-              this.goOpaque(at, out)
-              continue
-            }
+          const tls = this.clientStartsWithTls()
+          if (tls === undefined) return
+          if (tls) {
+            this.goOpaque(at, out)
+            continue
           }
           const line = f.readLine()
           if (!line) return
@@ -164,14 +158,10 @@ export class Pop3Decoder extends LineDecoder {
 
   private goOpaque(at: number, out: Decoded[]): void {
     this.clientMode = 'opaque'
-    this.serverOpaque = true
-    this.opaqueReason.client = this.opaqueReason.server = 'tls-on-plaintext-port'
-    out.push(
-      decoded('client', at, undefined, {
-        notes: [
-          mkNote('error', 'TLS_ON_PLAINTEXT_PORT', 'The client started a TLS handshake on a plaintext POP3 port', 'The client expects implicit TLS (port 995): use a pop3s:// listener, or set the client to STLS or no encryption.', 'RFC 8314 §3'),
-        ],
-      }),
+    this.goOpaqueBoth(
+      at,
+      out,
+      mkNote('error', 'TLS_ON_PLAINTEXT_PORT', 'The client started a TLS handshake on a plaintext POP3 port', 'The client expects implicit TLS (port 995): use a pop3s:// listener, or set the client to STLS or no encryption.', 'RFC 8314 §3'),
     )
   }
 

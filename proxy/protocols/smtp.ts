@@ -143,11 +143,9 @@ export class SmtpDecoder extends LineDecoder {
     const f = this.framers.client
     for (;;) {
       switch (this.clientMode) {
-        case 'opaque': {
-          const run = f.drain()
-          if (run) this.opaque.client.add(run.offset, run.bytes.length)
+        case 'opaque':
+          this.drainClientOpaque()
           return
-        }
         case 'data-wait':
         case 'starttls-wait':
           // Held until the server's reply says how to read them; bounded.
@@ -159,11 +157,9 @@ export class SmtpDecoder extends LineDecoder {
             )
           }
           return
-        case 'tls-handshake': {
-          const run = f.drain()
-          if (run) this.toOpaque('client', run.offset, run.bytes.length, 'tls-handshake', run.bytes)
+        case 'tls-handshake':
+          this.drainClientHandshake()
           return
-        }
         case 'data': {
           const piece = f.readDotBody()
           if (!piece) return
@@ -192,13 +188,11 @@ export class SmtpDecoder extends LineDecoder {
         }
         case 'command':
         case 'auth': {
-          if (f.offset === 0 && f.buffered > 0) {
-            const head = f.peek(2)
-            if (head[0] === 0x16 && head.length < 2) return
-            if (looksLikeTlsClientHello(head)) {
-              this.goOpaque(at, out)
-              continue
-            }
+          const tls = this.clientStartsWithTls()
+          if (tls === undefined) return
+          if (tls) {
+            this.goOpaque(at, out)
+            continue
           }
           const line = f.readLine()
           if (!line) return
@@ -213,22 +207,18 @@ export class SmtpDecoder extends LineDecoder {
 
   private goOpaque(at: number, out: Decoded[]): void {
     this.clientMode = 'opaque'
-    this.serverOpaque = true
     this.state = 'opaque'
-    out.push(
-      decoded('client', at, undefined, {
-        notes: [
-          mkNote(
-            'error',
-            'TLS_ON_PLAINTEXT_PORT',
-            'The client started a TLS handshake on a plaintext SMTP port',
-            'The client expects implicit TLS (port 465): use an smtps:// listener, or set the client to STARTTLS or no encryption.',
-            'RFC 8314 §3',
-          ),
-        ],
-      }),
+    this.goOpaqueBoth(
+      at,
+      out,
+      mkNote(
+        'error',
+        'TLS_ON_PLAINTEXT_PORT',
+        'The client started a TLS handshake on a plaintext SMTP port',
+        'The client expects implicit TLS (port 465): use an smtps:// listener, or set the client to STARTTLS or no encryption.',
+        'RFC 8314 §3',
+      ),
     )
-    this.opaqueReason.client = this.opaqueReason.server = 'tls-on-plaintext-port'
   }
 
   /** `afterAuth`: the line ended an AUTH exchange whose verdict has not been seen. */
