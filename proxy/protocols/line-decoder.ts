@@ -1,7 +1,7 @@
 // The skeleton the line-based decoders (SMTP, POP3) share: one LineFramer a side, the
 // feed/end/upgraded cycle (client bytes held for a reply are re-read after each server
 // chunk) and the opaque tails (bytes counted, not decoded, with their reason and notes).
-import type { Decoded, Decoder, DecoderOptions, Note, Side } from '../../shared/schema.ts'
+import type { Decoded, Decoder, DecoderOptions, Note, RawRef, Side } from '../../shared/schema.ts'
 import { decoded, OpaqueTail } from './common.ts'
 import { LineFramer, looksLikeTlsClientHello } from './lines.ts'
 
@@ -96,6 +96,22 @@ export abstract class LineDecoder implements Decoder {
     this.serverOpaque = true
     out.push(decoded('client', at, undefined, { notes: [note] }))
     this.opaqueReason.client = this.opaqueReason.server = 'tls-on-plaintext-port'
+  }
+
+  /**
+   * The server said go ahead with TLS: its next bytes are the handshake. Plaintext the
+   * client pipelined after the command would be read as if it came through TLS by a
+   * vulnerable server (CVE-2011-0411 class): it is an injection, never commands.
+   */
+  protected tlsGoAhead(at: number, raw: RawRef | undefined, out: Decoded[]): void {
+    this.serverOpaque = true
+    this.opaqueReason.server = ''
+    out.push(decoded('server', at, { kind: 'tls', phase: 'go-ahead' }, { raw }))
+    const held = this.framers.client.drain()
+    if (held) {
+      this.toOpaque('client', held.offset, held.bytes.length, 'starttls-injection')
+      this.noteInjection('client')
+    }
   }
 
   /** Client bytes after TLS took over: counted, never read. */

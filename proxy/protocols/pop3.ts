@@ -22,7 +22,7 @@ import type {
 } from '../../shared/schema.ts'
 import { decoded, lineTooLongNote, mkNote, rawOf, rawSpan } from './common.ts'
 import { LineDecoder } from './line-decoder.ts'
-import { looksLikeTlsClientHello, scanTextLines, type Line } from './lines.ts'
+import { scanTextLines, type Line } from './lines.ts'
 import {
   AUTHORIZATION_VERBS,
   multilineKind,
@@ -483,14 +483,7 @@ export class Pop3Decoder extends LineDecoder {
     } else if (verb === 'STLS') {
       if (status.ok && this.clientMode === 'stls-wait') {
         this.clientMode = 'tls-handshake'
-        this.serverOpaque = true
-        this.opaqueReason.server = ''
-        extra.push(decoded('server', at, { kind: 'tls', phase: 'go-ahead' }, { raw }))
-        const held = this.framers.client.drain()
-        if (held) {
-          this.toOpaque('client', held.offset, held.bytes.length, 'starttls-injection')
-          this.noteInjection('client')
-        }
+        this.tlsGoAhead(at, raw, extra)
       } else if (this.clientMode === 'stls-wait') this.clientMode = 'command'
     }
 

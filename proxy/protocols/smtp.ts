@@ -22,7 +22,7 @@ import type {
 } from '../../shared/schema.ts'
 import { decoded, lineTooLongNote, mkNote, rawOf, rawSpan } from './common.ts'
 import { LineDecoder } from './line-decoder.ts'
-import { looksLikeTlsClientHello, scanTextLines, type Line } from './lines.ts'
+import { scanTextLines, type Line } from './lines.ts'
 import { authCleartextNote, decodeBase64, exposesSecret, MASK, maskIn, SaslExchange, saslAuthItem } from './sasl.ts'
 import { parseCapabilities, parseReplyLine, replyStatus, smtpReplyNote, splitEnhanced } from './smtp-reply.ts'
 import { parseSmtpCommand, SMTP_VERBS, type ParsedSmtpCommand } from './smtp-command.ts'
@@ -696,16 +696,7 @@ export class SmtpDecoder extends LineDecoder {
         case 'STARTTLS':
           if (r.code === '220' && this.clientMode === 'starttls-wait') {
             this.clientMode = 'tls-handshake'
-            this.serverOpaque = true
-            this.opaqueReason.server = ''
-            extra.push(decoded('server', at, { kind: 'tls', phase: 'go-ahead' }, { raw }))
-            // Plaintext the client pipelined after STARTTLS: it would be read as if it
-            // came through TLS by a vulnerable server (CVE-2011-0411 class).
-            const held = this.framers.client.drain()
-            if (held) {
-              this.toOpaque('client', held.offset, held.bytes.length, 'starttls-injection')
-              this.noteInjection('client')
-            }
+            this.tlsGoAhead(at, raw, extra)
           } else {
             if (this.clientMode === 'starttls-wait') this.clientMode = 'command'
             this.state = this.helloed ? 'ready' : 'helo'
