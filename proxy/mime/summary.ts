@@ -19,6 +19,8 @@ export const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024
 /** An end() that gets no answer in this time resolves with an error, and the worker restarts. */
 export const SUMMARY_END_TIMEOUT_MS = 60_000
 const FIRST_BATCH_BYTES = 16 * 1024
+/** How far into a message to look for the end of its header block. */
+const HEADER_PROBE_BYTES = 64 * 1024
 
 export interface MessageSummarizer {
   write(bytes: Uint8Array): void
@@ -139,6 +141,57 @@ export function createMessageSummarizer(options: { parseBytes?: number; maxInFli
     used = 0
   }
 
+  // Most mail is one text part. Deciding that here, from the header block, saves copying
+  // and posting its body only for the worker to count it. The rule is deliberately
+  // narrower than the worker's (summary-parse.ts): no 'multipart/' and no 'base64' anywhere
+  // in the header block means the worker would say body-only too, so the summary is the same.
+  let probe: string | undefined = ''
+  const decide = (bytes: Uint8Array): number => {
+    const before = probe!.length
+    probe += Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+    const m = /\r?\n\r?\n/.exec(probe!)
+    if (!m) {
+      if (probe!.length > HEADER_PROBE_BYTES) probe = undefined
+      return -1
+    }
+    const head = probe!.slice(0, m.index).toLowerCase()
+    probe = undefined
+    if (head.includes('multipart/') || head.includes('base64')) return -1
+    return m.index + m[0].length - before
+  }
+
+  const accept = (bytes: Uint8Array) => {
+    let chunk = bytes
+    const room = budget - accepted
+    if (chunk.length > room) {
+      skipped += chunk.length - Math.max(0, room)
+      chunk = chunk.subarray(0, Math.max(0, room))
+    }
+    accepted += chunk.length
+    while (chunk.length > 0) {
+      if (starved) {
+        skipped += chunk.length
+        return
+      }
+      // Batches start small and double up to SUMMARY_BATCH_BYTES, so a thousand open
+      // sessions with short messages do not each hold 256 KiB.
+      if (!batch || used === batch.length) {
+        flush()
+        batch = Buffer.allocUnsafeSlow(Math.min(SUMMARY_BATCH_BYTES, Math.max(FIRST_BATCH_BYTES, chunk.length)))
+      } else if (used + chunk.length > batch.length && batch.length < SUMMARY_BATCH_BYTES) {
+        const grown = Buffer.allocUnsafeSlow(Math.min(SUMMARY_BATCH_BYTES, Math.max(batch.length * 2, used + chunk.length)))
+        batch.copy(grown, 0, 0, used)
+        batch = grown
+      }
+      // The chunk is copied: the caller's buffer may be a view the decoder reuses.
+      const n = Math.min(chunk.length, batch.length - used)
+      batch.set(chunk.subarray(0, n), used)
+      used += n
+      chunk = chunk.subarray(n)
+      if (used === batch.length && batch.length === SUMMARY_BATCH_BYTES) flush()
+    }
+  }
+
   return {
     write(bytes) {
       if (ended) return
@@ -146,35 +199,16 @@ export function createMessageSummarizer(options: { parseBytes?: number; maxInFli
         skipped += bytes.length
         return
       }
-      let chunk = bytes
-      const room = budget - accepted
-      if (chunk.length > room) {
-        skipped += chunk.length - Math.max(0, room)
-        chunk = chunk.subarray(0, Math.max(0, room))
-      }
-      accepted += chunk.length
-      while (chunk.length > 0) {
-        if (starved) {
-          skipped += chunk.length
+      if (probe !== undefined) {
+        const headerEnd = decide(bytes)
+        if (headerEnd >= 0) {
+          accept(bytes.subarray(0, headerEnd))
+          bodyOnly = true
+          skipped += bytes.length - headerEnd
           return
         }
-        // Batches start small and double up to SUMMARY_BATCH_BYTES, so a thousand open
-        // sessions with short messages do not each hold 256 KiB.
-        if (!batch || used === batch.length) {
-          flush()
-          batch = Buffer.allocUnsafeSlow(Math.min(SUMMARY_BATCH_BYTES, Math.max(FIRST_BATCH_BYTES, chunk.length)))
-        } else if (used + chunk.length > batch.length && batch.length < SUMMARY_BATCH_BYTES) {
-          const grown = Buffer.allocUnsafeSlow(Math.min(SUMMARY_BATCH_BYTES, Math.max(batch.length * 2, used + chunk.length)))
-          batch.copy(grown, 0, 0, used)
-          batch = grown
-        }
-        // The chunk is copied: the caller's buffer may be a view the decoder reuses.
-        const n = Math.min(chunk.length, batch.length - used)
-        batch.set(chunk.subarray(0, n), used)
-        used += n
-        chunk = chunk.subarray(n)
-        if (used === batch.length && batch.length === SUMMARY_BATCH_BYTES) flush()
       }
+      accept(bytes)
     },
     end() {
       if (ended) return ended
