@@ -63,6 +63,46 @@ function peerClosed(socket: net.Socket): boolean {
   return socket.destroyed || socket.readableEnded || state?.ended === true
 }
 
+/**
+ * Waits for one side's handshake to finish (`done`: 'secure' on a server socket,
+ * 'secureConnect' on a client). A timeout, an error or the peer going away (on a
+ * half-open socket a FIN mid-handshake emits only 'end') destroy the socket and reject
+ * with the caller's explanation of that case.
+ */
+function awaitHandshake(
+  t: tls.TLSSocket,
+  done: 'secure' | 'secureConnect',
+  timeoutMs: number,
+  explain: { timeout(): Error; error(err: Error): Error; closed(): Error },
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (err: Error) => {
+      settle()
+      t.destroy()
+      reject(err)
+    }
+    const timer = setTimeout(() => fail(explain.timeout()), timeoutMs)
+    timer.unref?.()
+    const onDone = () => {
+      settle()
+      resolve()
+    }
+    const onError = (err: Error) => fail(explain.error(err))
+    const onClose = () => fail(explain.closed())
+    const settle = () => {
+      clearTimeout(timer)
+      t.removeListener(done, onDone)
+      t.removeListener('error', onError)
+      t.removeListener('close', onClose)
+      t.removeListener('end', onClose)
+    }
+    t.on(done, onDone)
+    t.on('error', onError)
+    t.on('close', onClose)
+    t.on('end', onClose)
+  })
+}
+
 /** Plays TLS server to the client on `socket`; resolves once the handshake completed. */
 export async function acceptTls(socket: net.Socket, opts: AcceptOptions): Promise<{ tls: tls.TLSSocket; info: TlsLeg }> {
   const how = opts.how ?? (socket.bytesWritten > 0 ? 'starttls' : 'implicit')
@@ -88,51 +128,21 @@ export async function acceptTls(socket: net.Socket, opts: AcceptOptions): Promis
   opts.keylog?.attach(t)
   t.on('error', ignoreError)
   const failed = (): TlsLeg => ({ leg: 'client', mode: 'intercept', how, sni })
-  return new Promise((resolve, reject) => {
-    const timeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
-    const timer = setTimeout(() => {
-      settle()
-      t.destroy()
-      reject(
-        new TlsError('TLS_CLIENT_NO_HELLO', `no TLS handshake from the client within ${Math.round(timeoutMs / 1000)} s: it may be waiting for a plaintext greeting (wrong port or TLS mode)`, {
-          hint: 'set the client to SSL/TLS for this port, or route it to a plaintext/STARTTLS listener',
-          info: failed(),
-        }),
-      )
-    }, timeoutMs)
-    timer.unref?.()
-    const onSecure = () => {
-      settle()
-      resolve({ tls: t, info: describeTls(t, 'client', how, 'intercept', { sni }) })
-    }
-    const onError = (err: Error) => {
-      settle()
-      t.destroy()
-      reject(explainAcceptError(err, failed()))
-    }
-    // 'end' too: on a half-open socket (allowHalfOpen) a FIN mid-handshake emits only 'end'.
-    const onClose = () => {
-      settle()
-      t.destroy()
-      reject(
-        new TlsError('TLS_HANDSHAKE_ABORTED', "the client closed the connection during the TLS handshake (it may not trust mailtap's certificate)", {
-          hint: "install mailtap's CA in the client (print it with: mailtap ca)",
-          info: failed(),
-        }),
-      )
-    }
-    const settle = () => {
-      clearTimeout(timer)
-      t.removeListener('secure', onSecure)
-      t.removeListener('error', onError)
-      t.removeListener('close', onClose)
-      t.removeListener('end', onClose)
-    }
-    t.on('secure', onSecure)
-    t.on('error', onError)
-    t.on('close', onClose)
-    t.on('end', onClose)
+  const timeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
+  await awaitHandshake(t, 'secure', timeoutMs, {
+    timeout: () =>
+      new TlsError('TLS_CLIENT_NO_HELLO', `no TLS handshake from the client within ${Math.round(timeoutMs / 1000)} s: it may be waiting for a plaintext greeting (wrong port or TLS mode)`, {
+        hint: 'set the client to SSL/TLS for this port, or route it to a plaintext/STARTTLS listener',
+        info: failed(),
+      }),
+    error: (err) => explainAcceptError(err, failed()),
+    closed: () =>
+      new TlsError('TLS_HANDSHAKE_ABORTED', "the client closed the connection during the TLS handshake (it may not trust mailtap's certificate)", {
+        hint: "install mailtap's CA in the client (print it with: mailtap ca)",
+        info: failed(),
+      }),
   })
+  return { tls: t, info: describeTls(t, 'client', how, 'intercept', { sni }) }
 }
 
 export interface ConnectOptions {
@@ -180,39 +190,11 @@ export async function connectTls(socket: net.Socket | undefined, opts: ConnectOp
   opts.keylog?.attach(t)
   t.on('error', ignoreError)
   const failed = (): TlsLeg => ({ leg: 'server', mode: 'intercept', how, sni: servername })
-  await new Promise<void>((resolve, reject) => {
-    const timeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
-    const timer = setTimeout(() => {
-      settle()
-      t.destroy()
-      reject(new TlsError('TLS_HANDSHAKE_TIMEOUT', `no TLS handshake answer from ${target} within ${Math.round(timeoutMs / 1000)} s`, { info: failed() }))
-    }, timeoutMs)
-    timer.unref?.()
-    const onSecure = () => {
-      settle()
-      resolve()
-    }
-    const onError = (err: Error) => {
-      settle()
-      t.destroy()
-      reject(explainConnectError(err, failed(), target))
-    }
-    const onClose = () => {
-      settle()
-      t.destroy()
-      reject(new TlsError('TLS_HANDSHAKE_ABORTED', `${target} closed the connection during the TLS handshake`, { info: failed() }))
-    }
-    const settle = () => {
-      clearTimeout(timer)
-      t.removeListener('secureConnect', onSecure)
-      t.removeListener('error', onError)
-      t.removeListener('close', onClose)
-      t.removeListener('end', onClose)
-    }
-    t.on('secureConnect', onSecure)
-    t.on('error', onError)
-    t.on('close', onClose)
-    t.on('end', onClose)
+  const timeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
+  await awaitHandshake(t, 'secureConnect', timeoutMs, {
+    timeout: () => new TlsError('TLS_HANDSHAKE_TIMEOUT', `no TLS handshake answer from ${target} within ${Math.round(timeoutMs / 1000)} s`, { info: failed() }),
+    error: (err) => explainConnectError(err, failed(), target),
+    closed: () => new TlsError('TLS_HANDSHAKE_ABORTED', `${target} closed the connection during the TLS handshake`, { info: failed() }),
   })
   const chain = peerChain(t)
   const verify: TlsVerify = verifyPeer(t, verifyName, chain, extraCa ?? tls.rootCertificates)
