@@ -39,7 +39,9 @@ test('swaks --tls through mailtap to Postfix: both legs upgrade, then AUTH and t
   assert.match(eml!.toString(), new RegExp(`Subject: ${subject}`))
   // The route names 127.0.0.1, the test bed's certificate is for mail.test: warned, not refused.
   assert.ok(noteCodes(events).includes('TLS_CERT_HOSTNAME_MISMATCH'))
-  assert.ok(['client-closed', 'server-closed'].includes(session.closeReason!), session.closeReason)
+  // After its QUIT got 221, swaks (IO::Socket::SSL) sometimes tears the TLS connection down
+  // with a reset instead of a FIN: a normal end of this session either way.
+  assert.ok(['client-closed', 'server-closed', 'client-reset'].includes(session.closeReason!), session.closeReason)
 })
 
 test('curl --ssl-reqd --cacert with the mailtap CA sends a message over SMTP STARTTLS with AUTH', async (t) => {
