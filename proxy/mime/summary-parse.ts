@@ -87,6 +87,9 @@ export function createSummaryParser(options: SummaryParserOptions = {}): Summary
   // from mailsplit's events so that the answer does not depend on when they fire. `tail`
   // holds the last two bytes before the chunk (a virtual '\n' first: no header at all).
   let headerEnded = false
+  // A single base64 part's characters counted past mailsplit. Kept apart and added at the
+  // end: mailsplit may still flush a held partial line, whose padding must not win.
+  const direct: { b64: number; pad?: number } = { b64: 0 }
   let tail = '\n'
 
   splitter.on('data', (data: SplitNode | { type: 'body' | 'data'; value: Buffer }) => {
@@ -119,9 +122,12 @@ export function createSummaryParser(options: SummaryParserOptions = {}): Summary
         if (parent) (parent.children ??= []).push(part)
       }
       current = part
-      if (part === root && !part.multipart && part.b64 === undefined && !bodyOnly) {
+      if (part === root && !part.multipart && !bodyOnly) {
+        // A single part: nothing more to parse, only its size to count. A base64 body is
+        // counted here (its decoded size needs its characters); any other body is its
+        // raw byte count, which the caller may count without sending.
         bodyOnly = true
-        options.onBodyOnly?.()
+        if (part.b64 === undefined) options.onBodyOnly?.()
       }
     } else if (data.type === 'body' && current) {
       if (current.b64 !== undefined) countBase64(current, data.value)
@@ -147,7 +153,7 @@ export function createSummaryParser(options: SummaryParserOptions = {}): Summary
   return {
     write(bytes, done) {
       const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-      if (bodyOnly && root && !failed) {
+      if (bodyOnly && root && !failed && root.b64 === undefined) {
         // Not through mailsplit: what it still holds from earlier writes it counts itself.
         root.size += buf.length
         done?.()
@@ -167,6 +173,13 @@ export function createSummaryParser(options: SummaryParserOptions = {}): Summary
         headerEnded = text.includes('\n\n') || text.includes('\n\r\n')
         tail = text.slice(-2)
       }
+      if (bodyOnly && root) {
+        // A single base64 part: count its characters directly, ~20× faster than
+        // mailsplit's line walk (what mailsplit still holds it counts itself).
+        countBase64(direct, head)
+        done?.()
+        return
+      }
       // No copy: the worker owns the transferred batch.
       splitter.write(head as Uint8Array, () => done?.())
     },
@@ -179,7 +192,7 @@ export function createSummaryParser(options: SummaryParserOptions = {}): Summary
         const finish = () => {
           if (done) return
           done = true
-          if (skipped > 0 && bodyOnly && headerEnded && root && !failed) {
+          if (skipped > 0 && bodyOnly && headerEnded && root && !failed && root.b64 === undefined) {
             // A single part whose header was read whole: unparsed bytes are its body.
             root.size += skipped
           } else if (skipped > 0) {
@@ -188,6 +201,10 @@ export function createSummaryParser(options: SummaryParserOptions = {}): Summary
             // Unparsed bytes count on the last open part (base64: 76 characters per 78 bytes).
             if (last?.b64 !== undefined) last.b64 += Math.floor((skipped * 76) / 78)
             else if (last) last.size += skipped
+          }
+          if (root?.b64 !== undefined && (direct.b64 > 0 || direct.pad !== undefined)) {
+            root.b64 += direct.b64
+            if (direct.pad !== undefined) root.pad = direct.pad
           }
           for (const part of order) {
             const p = part as Partial<Part>
@@ -225,7 +242,7 @@ function isAttachment(part: MimePartSummary): boolean {
  * Counts base64 characters (everything but line breaks and spaces) and the trailing '='
  * padding, so the decoded size is exact however the body was chunked.
  */
-function countBase64(part: Part, chunk: Buffer): void {
+function countBase64(part: { b64?: number; pad?: number }, chunk: Buffer): void {
   let ws = 0
   for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) ws++
   for (let i = chunk.indexOf(13); i !== -1; i = chunk.indexOf(13, i + 1)) ws++

@@ -47,6 +47,32 @@ test('base64 attachment sizes are exact whatever the chunking', async () => {
   }
 })
 
+test('a single-part base64 message gets its exact decoded size whatever the chunking, padding included', async () => {
+  // 10,000 and 10,001 bytes end in '==' and '=': the padding is in the last chunk or not.
+  for (const n of [10_000, 10_001, 10_002]) {
+    const b64 = Buffer.alloc(n, 9).toString('base64').replace(/.{76}/g, '$&\r\n')
+    const msg = Buffer.from(`Subject: one\r\nContent-Type: application/pdf; name=a.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}\r\n`)
+    for (const chunk of [1, 5, 77, 4096, msg.length]) {
+      const s = await summarize(msg, chunk)
+      assert.equal(s.subject, 'one')
+      assert.deepEqual(s.attachments, [{ filename: 'a.pdf', contentType: 'application/pdf', size: n }], `size ${n}, chunk ${chunk}`)
+      assert.equal(s.truncated, undefined)
+    }
+  }
+})
+
+test('a single-part base64 message past the parse budget is estimated from its line length and marked truncated', async () => {
+  const s = createMessageSummarizer({ parseBytes: 4096 })
+  s.write(Buffer.from('Subject: big\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\n'))
+  const line = Buffer.from('QUFB'.repeat(19) + '\r\n')
+  const block = Buffer.concat(Array.from({ length: 1000 }, () => line))
+  for (let i = 0; i < 8; i++) s.write(block)
+  const summary = await s.end()
+  assert.equal(summary.truncated, true)
+  // 8000 lines of 76 characters: 57 bytes each, counted or estimated.
+  assert.equal(summary.attachments[0].size, 8000 * 57)
+})
+
 test('a multipart message larger than the parse budget is summarized from its head and marked truncated', async () => {
   const s = createMessageSummarizer({ parseBytes: 1024 })
   s.write(Buffer.from('Subject: big\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n'))
