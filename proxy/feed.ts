@@ -3,7 +3,7 @@
 // the relay never waits for them (EventEmitter listeners run synchronously, so
 // subscribers must only enqueue work, never block).
 import { EventEmitter } from 'node:events'
-import type { MessageItem, Session, SessionEvent, Side } from '../shared/schema.ts'
+import type { MessageItem, MessageWire, Session, SessionEvent, Side } from '../shared/schema.ts'
 
 export interface FeedEvents {
   'session-opened': [session: Session]
@@ -14,9 +14,11 @@ export interface FeedEvents {
   /** Raw bytes exactly as forwarded; `offset` is their position in that side's stream. */
   chunk: [sessionId: string, side: Side, bytes: Buffer, offset: number, at: number]
   event: [sessionId: string, event: SessionEvent]
-  'message-open': [sessionId: string, index: number, source: MessageItem['source']]
+  /** `wire`: the message is a run of the capture (see MessageWire); no 'message-data' follows. */
+  'message-open': [sessionId: string, index: number, source: MessageItem['source'], wire?: MessageWire]
   'message-data': [sessionId: string, index: number, bytes: Uint8Array]
-  'message-close': [sessionId: string, index: number, complete: boolean]
+  /** `size`: the message's bytes as the decoder extracted them. */
+  'message-close': [sessionId: string, index: number, complete: boolean, size: number]
 }
 
 export class Feed extends EventEmitter<FeedEvents> {

@@ -396,8 +396,18 @@ export interface Decoder {
  * literal framing removed). The decoder never holds a whole body: it streams it here.
  */
 export interface MessageSink {
-  open(index: number, source: MessageItem['source']): MessageWriter
+  /** `wire` says where the message lies in the session's capture, when it lies there whole. */
+  open(index: number, source: MessageItem['source'], wire?: MessageWire): MessageWriter
 }
+
+/**
+ * A message that can be cut back out of the capture of one side, so it need not be stored
+ * twice: from `offset`, either `length` bytes as they are (an IMAP literal), or a
+ * dot-terminated body with its stuffing undone, up to its terminating line (SMTP DATA,
+ * POP3 RETR/TOP). Absent when the message is not a plain run of the capture (BDAT chunks,
+ * IMAP under COMPRESS=DEFLATE): the writer's bytes are then stored as they come.
+ */
+export type MessageWire = { side: Side; offset: number } & ({ framing: 'dot' } | { framing: 'raw'; length: number })
 export interface MessageWriter {
   write(bytes: Uint8Array): void
   close(complete: boolean): void

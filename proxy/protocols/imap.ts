@@ -2,6 +2,7 @@
 // tagged completions with their commands, decodes LOGIN/AUTHENTICATE, streams FETCH and
 // APPEND messages to the MessageSink, follows STARTTLS and COMPRESS=DEFLATE, notes findings.
 import type {
+  MessageWire,
   AuthItem,
   CommandItem,
   Decoded,
@@ -311,7 +312,9 @@ class ImapDecoder implements Decoder {
       const index = ++this.messageCount
       lit.message = index
       m.lit = lit
-      m.writer = this.options.messages ? this.options.messages.open(index, m.source) : NOOP_WRITER
+      // Under COMPRESS=DEFLATE the literal is not a run of the (compressed) capture.
+      const wire: MessageWire | undefined = s.deflate ? undefined : { side: s.side, offset: s.base + m.offset, framing: 'raw', length: lit.literal }
+      m.writer = this.options.messages ? this.options.messages.open(index, m.source, wire) : NOOP_WRITER
       // Announced once bytes flow: a refused synchronizing literal never starts.
       this.emit(s.side, { kind: 'body', protocol: 'imap', phase: 'start', what: 'literal', size: lit.literal })
     }

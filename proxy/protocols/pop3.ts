@@ -500,10 +500,11 @@ export class Pop3Decoder extends LineDecoder {
     if (kind === 'message') {
       const source = verb === 'TOP' ? 'pop3-top' : 'pop3-retr'
       const index = ++this.messageCount
-      const writer = this.options.messages ? this.options.messages.open(index, source) : NOOP_WRITER
+      const start = this.framers.server.offset
+      const writer = this.options.messages ? this.options.messages.open(index, source, { side: 'server', offset: start, framing: 'dot' }) : NOOP_WRITER
       this.framers.server.startDotBody()
       const octets = source === 'pop3-retr' ? /^(\d+) octets\b/i.exec(status.text) : null
-      this.multi = { kind: 'message', cmd, index, writer, size: 0, start: this.framers.server.offset, source, lineRun: 0 }
+      this.multi = { kind: 'message', cmd, index, writer, size: 0, start, source, lineRun: 0 }
       if (octets) this.multi.octets = Number(octets[1])
       out.push(decoded('server', at, { kind: 'body', protocol: 'pop3', phase: 'start', what: 'multiline' }))
     }

@@ -8,6 +8,7 @@
 // counter local to this decoder (1, 2, 3...). Replies carry `replyToRef`, AUTH steps
 // `attemptRef`; the recorder maps them to event seqs.
 import type {
+  MessageWire,
   AuthItem,
   CommandItem,
   ContinuationItem,
@@ -409,7 +410,9 @@ export class SmtpDecoder extends LineDecoder {
 
   private openMessage(source: OpenMessage['source'], start: number): void {
     const index = ++this.messageCount
-    const writer = this.options.messages ? this.options.messages.open(index, source) : NOOP_WRITER
+    // A DATA body is one dot-terminated run of the client's stream; BDAT chunks are not.
+    const wire: MessageWire | undefined = source === 'smtp-data' ? { side: 'client', offset: start, framing: 'dot' } : undefined
+    const writer = this.options.messages ? this.options.messages.open(index, source, wire) : NOOP_WRITER
     this.message = { index, writer, size: 0, start, source, lineRun: 0 }
   }
 

@@ -279,18 +279,19 @@ export class SessionRecorder {
 
   private messageSink(): MessageSink {
     return {
-      open: (index, source) => {
-        this.feed.emit('message-open', this.session.id, index, source)
+      open: (index, source, wire) => {
+        this.feed.emit('message-open', this.session.id, index, source, wire)
         const summarizer = createMessageSummarizer()
         let size = 0
         return {
           write: (bytes) => {
             size += bytes.length
-            this.feed.emit('message-data', this.session.id, index, bytes)
+            // A message that is a run of the capture is stored as its place, not copied.
+            if (!wire) this.feed.emit('message-data', this.session.id, index, bytes)
             summarizer.write(bytes)
           },
           close: (complete) => {
-            this.feed.emit('message-close', this.session.id, index, complete)
+            this.feed.emit('message-close', this.session.id, index, complete, size)
             const done = summarizer
               .end()
               .then((summary) => {

@@ -4,7 +4,10 @@
 //   sessions/<id>/events.ndjson       decoded events, one JSON per line, append-only
 //   sessions/<id>/client.bin          raw bytes the client sent; offsets = RawRef.offset
 //   sessions/<id>/server.bin          raw bytes the server sent
-//   sessions/<id>/messages/<n>.eml    message n (1-based), whatever its size
+//   sessions/<id>/messages/<n>.json   message n (1-based) as a place in client.bin or server.bin
+//                                     (message-map.ts): most messages are never stored twice
+//   sessions/<id>/messages/<n>.eml    message n's bytes, when it is not one run of a capture
+//                                     (BDAT chunks, IMAP under COMPRESS=DEFLATE)
 import { join } from 'node:path'
 import type { Session, Side } from '../../shared/schema.ts'
 
@@ -13,7 +16,7 @@ export interface IndexEntry {
   session: Session
   /** Bytes this session holds on disk (events + raw + messages), for retention. */
   bytes: number
-  /** Highest message number seen (messages/<n>.eml). */
+  /** Highest message number seen (messages/<n>.eml or <n>.json). */
   messages: number
   /** Subjects of parsed messages, for text search. */
   subjects?: string[]
@@ -50,4 +53,7 @@ export function messagesDir(root: string, id: string): string {
 }
 export function messagePath(root: string, id: string, n: number): string {
   return join(messagesDir(root, id), `${n}.eml`)
+}
+export function messageMapPath(root: string, id: string, n: number): string {
+  return join(messagesDir(root, id), `${n}.json`)
 }

@@ -114,10 +114,11 @@ export async function rebuildEntry(root: string, id: string, known?: IndexEntry)
   let messages = 0
   let messageBytes = 0
   for (const name of await readdir(messagesDir(root, id)).catch(() => [] as string[])) {
-    const m = /^(\d+)\.eml$/.exec(name)
+    // <n>.eml holds the bytes; <n>.json only says where they lie in a capture.
+    const m = /^(\d+)\.(eml|json)$/.exec(name)
     if (!m) continue
     messages = Math.max(messages, Number(m[1]))
-    messageBytes += await sizeOf(messagePath(root, id, Number(m[1])))
+    if (m[2] === 'eml') messageBytes += await sizeOf(messagePath(root, id, Number(m[1])))
   }
   if (session.status === 'live') {
     // Recount what the recorder counted (see SessionRecorder.account); keep the larger

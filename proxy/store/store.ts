@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Low } from 'lowdb'
 import { TextFile } from 'lowdb/node'
-import { FORMAT_VERSION, type Note, type Session, type SessionEvent, type Side } from '../../shared/schema.ts'
+import { FORMAT_VERSION, type MessageWire, type Note, type Session, type SessionEvent, type Side } from '../../shared/schema.ts'
 import type { Feed, FeedEvents } from '../feed.ts'
 import type { Retention, Store, StoreOptions } from './index.ts'
 import { AppendWriter, type Budget, type StoreIo, nodeIo } from './log.ts'
@@ -17,12 +17,14 @@ import {
   SESSIONS_DIR,
   eventsPath,
   isSafeId,
+  messageMapPath,
   messagePath,
   messagesDir,
   rawPath,
   sessionDir,
   sessionJsonPath,
 } from './layout.ts'
+import { isMessageMap, type MessageMap, readMappedMessage } from './message-map.ts'
 import { migrate } from './migrate.ts'
 import { type ListQuery, listSessions, searchText } from './query.ts'
 import { rebuildEntry, writeJsonAtomic } from './recover.ts'
@@ -44,6 +46,8 @@ interface Recording {
   events: AppendWriter
   raw: Record<Side, AppendWriter>
   messages: Map<number, AppendWriter>
+  /** Messages kept as places in the capture (message-map.ts), with their file's last write. */
+  maps: Map<number, { map: MessageMap; written: Promise<void> }>
   /** A gap note went out and no write has succeeded since. */
   gapOpen: boolean
   /** Bytes appended to events.ndjson so far (valid while no events write failed). */
@@ -187,9 +191,9 @@ export class FileStore implements Store {
     l['session-closed'] = (s) => this.onClosed(s)
     l.chunk = (id, side, bytes, offset) => this.onChunk(id, side, bytes, offset)
     l.event = (id, ev) => this.onEvent(id, ev)
-    l['message-open'] = (id, n) => this.onMessageOpen(id, n)
+    l['message-open'] = (id, n, _source, wire) => this.onMessageOpen(id, n, wire)
     l['message-data'] = (id, n, bytes) => this.onMessageData(id, n, bytes)
-    l['message-close'] = (id, n) => this.onMessageClose(id, n)
+    l['message-close'] = (id, n, _complete, size) => this.onMessageClose(id, n, size)
     for (const [name, fn] of Object.entries(l)) this.feed.on(name as keyof FeedEvents, fn as never)
   }
 
@@ -217,6 +221,7 @@ export class FileStore implements Store {
         server: new AppendWriter(this.io, rawPath(this.root, id, 'server'), 'positional', ready, report('server bytes'), this.budget),
       },
       messages: new Map(),
+      maps: new Map(),
       gapOpen: false,
       eventsOffset: 0,
       queued: [],
@@ -246,6 +251,7 @@ export class FileStore implements Store {
     entry.finalizing = (async () => {
       const writers = [recording.events, recording.raw.client, recording.raw.server, ...recording.messages.values()]
       await Promise.all(writers.map((w) => w.close()))
+      await Promise.all([...recording.maps.values()].map((m) => m.written))
       for (const w of writers) this.dirty.delete(w)
       await recording.described
       await writeJsonAtomic(sessionJsonPath(this.root, session.id), entry.rec.session).catch(() => undefined)
@@ -303,12 +309,20 @@ export class FileStore implements Store {
     }
   }
 
-  private onMessageOpen(id: string, n: number): void {
+  private onMessageOpen(id: string, n: number, wire?: MessageWire): void {
     const entry = this.entries.get(id)
     const r = entry?.recording
     if (!entry || !r || !Number.isInteger(n) || n < 1) return
     r.messagesReady ??= r.ready.then(() => mkdir(messagesDir(this.root, id), { recursive: true, mode: DIR_MODE }))
     r.messagesReady.catch(() => undefined)
+    if (wire) {
+      // The bytes are in the capture already: keep where, not a second copy.
+      const m = { map: { ...wire } as MessageMap, written: Promise.resolve() }
+      r.maps.set(n, m)
+      this.writeMap(id, n, m, r)
+      entry.rec.messages = Math.max(entry.rec.messages, n)
+      return
+    }
     const w = new AppendWriter(
       this.io,
       messagePath(this.root, id, n),
@@ -331,13 +345,28 @@ export class FileStore implements Store {
     this.account(entry, w, bytes.length)
   }
 
-  private onMessageClose(id: string, n: number): void {
+  private onMessageClose(id: string, n: number, size: number): void {
     const r = this.entries.get(id)?.recording
+    const m = r?.maps.get(n)
+    if (r && m && m.map.size === undefined) {
+      m.map.size = size
+      this.writeMap(id, n, m, r)
+      return
+    }
     const w = r?.messages.get(n)
     if (!r || !w) return
     r.messages.delete(n)
     this.dirty.delete(w)
     void w.close()
+  }
+
+  /** (Re)writes messages/<n>.json, after its previous write: the file is the old or the new map. */
+  private writeMap(id: string, n: number, m: { map: MessageMap; written: Promise<void> }, r: Recording): void {
+    const map = { ...m.map }
+    m.written = m.written
+      .then(() => r.messagesReady)
+      .then(() => writeJsonAtomic(messageMapPath(this.root, id, n), map))
+      .catch((err: Error) => this.onWriteFailed(id, `message ${n}`, err, 0))
   }
 
   private account(entry: Entry, w: AppendWriter, bytes: number): void {
@@ -608,10 +637,32 @@ export class FileStore implements Store {
       await w.flush()
     } else if (entry.finalizing) await entry.finalizing
     try {
+      const map = entry.recording?.maps.get(n)?.map ?? (await this.readMap(id, n))
+      if (map) {
+        // A live session's capture may still be in memory: write it out first.
+        const raw = this.entries.get(id)?.recording?.raw[map.side]
+        if (raw) {
+          this.dirty.delete(raw)
+          await raw.flush()
+        }
+        return await readMappedMessage(rawPath(this.root, id, map.side), map)
+      }
       return await readFile(messagePath(this.root, id, n))
     } catch {
       return undefined
     }
+  }
+
+  private async readMap(id: string, n: number): Promise<MessageMap | undefined> {
+    let text: string
+    try {
+      text = await readFile(messageMapPath(this.root, id, n), 'utf8')
+    } catch {
+      return undefined
+    }
+    const map: unknown = JSON.parse(text)
+    if (!isMessageMap(map)) throw new Error(`messages/${n}.json is not a message map`)
+    return map
   }
 
   // ---------------------------------------------------------------------------

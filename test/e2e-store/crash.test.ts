@@ -262,6 +262,10 @@ test('after kill -9 under heavy traffic, a restarted mailtap serves every sessio
   assert.equal(trickledRaw.headers.get('x-raw-length'), String(trickledRaw.bytes.length))
   assert.ok(trickledRaw.bytes.length >= settled.bytes, `its raw bytes of a second before the kill are readable: ${trickledRaw.bytes.length} of ${settled.bytes}`)
   assert.match(trickledRaw.bytes.toString('latin1'), /^EHLO trickle\.test\r\nMAIL FROM:<trickle@client\.test>\r\n/)
+  // Its unfinished message is there too, cut from the capture up to what survived.
+  const unfinished = (await download(second, `/api/sessions/${trickled.id}/messages/1.eml`)).bytes.toString('latin1')
+  assert.match(unfinished, /^Subject: never finished\r\n\r\ntrickled line 0 x+\r\ntrickled line 1 /)
+  assert.ok(trickledRaw.bytes.toString('latin1').includes(unfinished), 'the unfinished message is a run of the client bytes')
   for (const s of liveAtKill) {
     const now = byId.get(s.id)
     if (now) assert.notEqual(now.status, 'live', `${s.id} is no longer live`)

@@ -15,7 +15,7 @@
 // split gives the decoder the same `at` for the same bytes and the output must match.
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import type { Decoded, Decoder, DecoderOptions, MessageItem, MessageSink, Side } from '../../shared/schema.ts'
+import type { Decoded, Decoder, DecoderOptions, MessageItem, MessageSink, MessageWire, Side } from '../../shared/schema.ts'
 
 /** Time of the first turn. Small, readable numbers in golden files. */
 export const T0 = 1000
@@ -35,6 +35,8 @@ export interface CapturedMessage {
   source: MessageItem['source']
   bytes: Buffer
   complete?: boolean
+  /** Where the decoder said the message lies in the capture (not in goldens). */
+  wire?: MessageWire
 }
 
 export interface ReplayResult {
@@ -136,9 +138,9 @@ export function transcriptBytes(t: Transcript): number {
 export function captureSink(): { sink: MessageSink; messages: CapturedMessage[] } {
   const messages: CapturedMessage[] = []
   const sink: MessageSink = {
-    open(index, source) {
+    open(index, source, wire) {
       const parts: Buffer[] = []
-      const msg: CapturedMessage = { index, source, bytes: Buffer.alloc(0) }
+      const msg: CapturedMessage = { index, source, bytes: Buffer.alloc(0), wire }
       messages.push(msg)
       return {
         write(bytes) {

@@ -65,7 +65,7 @@ export class FeedSession {
     this.feed.emit('message-open', this.session.id, n, 'smtp-data')
     const step = Math.ceil(bytes.length / pieces)
     for (let i = 0; i < bytes.length; i += step) this.feed.emit('message-data', this.session.id, n, bytes.subarray(i, i + step))
-    this.feed.emit('message-close', this.session.id, n, true)
+    this.feed.emit('message-close', this.session.id, n, true, bytes.length)
     this.session.totals.messages++
     this.event({ from: 'client', item: { kind: 'message', protocol: this.session.protocol, phase: 'received', index: n, source: 'smtp-data', size: bytes.length } })
     return n

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Feed } from '../../proxy/feed.ts'
 import { openStore, type Store } from '../../proxy/store/index.ts'
+import { SessionRecorder } from '../../proxy/session/recorder.ts'
 import { FeedSession, command, defer, reply } from './publish.ts'
 
 async function tempDir(t: { after(fn: () => unknown): void }): Promise<string> {
@@ -232,4 +233,48 @@ test('data directories and capture files are private to the user', async (t) => 
   await store.flush()
   assert.equal((await stat(join(dir, 'sessions', s.id))).mode & 0o777, 0o700)
   assert.equal((await stat(join(dir, 'sessions', s.id, 'events.ndjson'))).mode & 0o077, 0)
+})
+
+test('a DATA message is kept as its place in the capture, not a second copy; BDAT chunks are copied', async (t) => {
+  const { store, feed, dir } = await withStore(t, { flushIntervalMs: 60_000 })
+  const rec = new SessionRecorder(feed, {
+    protocol: 'smtp',
+    route: { id: 'r', listenUrl: 'smtp://127.0.0.1:1', upstreamUrl: 'smtp://127.0.0.1:2' },
+    client: { address: '127.0.0.1', port: 1 },
+    server: { host: '127.0.0.1', address: '127.0.0.1', port: 2 },
+  })
+  const body = Buffer.concat(Array.from({ length: 2000 }, (_, i) => Buffer.from(`${i % 3 ? '' : '.'}line ${i} of the body\r\n`)))
+  const unstuffed = Buffer.from(body.toString('latin1').replace(/^\./gm, ''), 'latin1')
+  const say = (side: 'client' | 'server', text: string | Buffer) => rec.chunk(side, Buffer.from(text))
+  say('server', '220 mx ESMTP\r\n')
+  say('client', 'EHLO me\r\n')
+  say('server', '250-mx\r\n250 CHUNKING\r\n')
+  say('client', 'MAIL FROM:<a@x>\r\nRCPT TO:<b@x>\r\nDATA\r\n')
+  say('server', '250 ok\r\n250 ok\r\n354 go\r\n')
+  // Dot-stuffed lines, split across chunks at odd places, then the terminator.
+  for (let i = 0; i < body.length; i += 4093) say('client', body.subarray(i, i + 4093))
+  // Readable while the session is live and before any flush timer ran.
+  say('client', '.\r\n')
+  assert.ok((await store.message(rec.id, 1))!.equals(unstuffed), 'message 1 read back live')
+  say('server', '250 queued\r\n')
+  say('client', 'MAIL FROM:<a@x>\r\nRCPT TO:<b@x>\r\nBDAT 6\r\nHello BDAT 7 LAST\r\nworld\r\n')
+  say('server', '250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n')
+  await rec.close('client-closed')
+  await store.flush()
+
+  const files = (await readdir(join(dir, 'sessions', rec.id, 'messages'))).sort()
+  assert.deepEqual(files, ['1.json', '2.eml'])
+  assert.ok((await store.message(rec.id, 1))!.equals(unstuffed))
+  assert.equal((await store.message(rec.id, 2))!.toString(), 'Hello world\r\n')
+  // The capture holds the body once; the map is a few bytes.
+  assert.ok((await stat(join(dir, 'sessions', rec.id, 'messages', '1.json'))).size < 200)
+  const map = JSON.parse(await readFile(join(dir, 'sessions', rec.id, 'messages', '1.json'), 'utf8'))
+  assert.deepEqual(map, { side: 'client', offset: 'EHLO me\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@x>\r\nDATA\r\n'.length, framing: 'dot', size: unstuffed.length })
+
+  // Another store on the same directory (a restart) reads it the same way.
+  await store.close()
+  const again = await openStore({ dir, feed: new Feed() })
+  defer(t, () => again.close())
+  assert.equal(again.messageCount(rec.id), 2)
+  assert.ok((await again.message(rec.id, 1))!.equals(unstuffed))
 })
