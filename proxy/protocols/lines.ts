@@ -210,7 +210,8 @@ export class LineFramer {
    * As much of a dot-terminated body as is buffered (RFC 5321 4.5.2, RFC 1939 3).
    * A line holding only '.' ends it; a leading dot on any other line is stuffing and is
    * removed. Bare LF ends a line too (like Postfix and Dovecot), flagged via `bareLf` on
-   * the terminator. Scans with indexOf('\n.'): no per-byte loop, no string conversion.
+   * the terminator. Scans with indexOf (a dot, then '\n.'): no per-byte loop, no string
+   * conversion.
    * Returns null when nothing could be consumed.
    */
   readDotBody(): DotBodyPiece | null {
@@ -243,8 +244,20 @@ export class LineFramer {
         this.bodyPrevBareLf = false
         continue
       }
-      const idx = buf.indexOf(NL_DOT, pos)
-      if (idx >= 0) {
+      // The next line that starts with a dot: look for a dot first (base64, the bulk of
+      // mail, has none, so one search covers the chunk where '\n.' would stop at every
+      // line end); from a dot inside a line, go on with '\n.'.
+      let dot = buf.indexOf(DOT, pos)
+      if (dot > pos && buf[dot - 1] !== LF) {
+        const nl = buf.indexOf(NL_DOT, dot)
+        dot = nl < 0 ? -1 : nl + 1
+      } else if (dot === pos) {
+        // Not at a line start (that case is above): a dot in the middle of a line.
+        const nl = buf.indexOf(NL_DOT, pos)
+        dot = nl < 0 ? -1 : nl + 1
+      }
+      if (dot >= 0) {
+        const idx = dot - 1
         parts.push(buf.subarray(pos, idx + 1))
         // The byte before this LF may be the last one of an earlier chunk.
         this.bodyPrevBareLf = (idx > 0 ? buf[idx - 1] : this.bodyLastByte) !== CR
