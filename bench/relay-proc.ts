@@ -1,15 +1,16 @@
 // A relay under test, in its own process so its CPU and RSS are its own: either mailtap's
 // relay (recording on: the store subscribed to the feed, decoders running), the same relay
-// with no store listening ('mailtap-nostore', to split the cost), or a bare
-// `socket.pipe()` relay. Prints its port, then answers 'rss\n' on stdin with its RSS in
+// with no store listening ('mailtap-nostore', to split the cost), a bare `socket.pipe()`
+// relay, or that pipe also appending every chunk to one file per direction ('tee': the
+// least any relay that records to disk must do). Prints its port, then answers 'rss\n' on stdin with its RSS in
 // bytes (after a GC when run with --expose-gc). Closing stdin stops it: the store is
 // closed, its temporary data directory removed, and (under --cpu-prof) the profile written.
 import net from 'node:net'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-const [mode, protocol, upstreamPort] = process.argv.slice(2) as ['mailtap' | 'mailtap-nostore' | 'pipe', string, string]
+const [mode, protocol, upstreamPort] = process.argv.slice(2) as ['mailtap' | 'mailtap-nostore' | 'pipe' | 'tee', string, string]
 
 let stop: () => Promise<void> = async () => {}
 /** What the store recorded so far (mailtap mode): the benchmark checks nothing was dropped. */
@@ -17,7 +18,9 @@ let stats: () => Promise<{ sessions: number; gaps: number; bytes: number }> = as
 let dataDir: string | undefined
 
 async function start(): Promise<number> {
-  if (mode === 'pipe') {
+  if (mode === 'pipe' || mode === 'tee') {
+    const dir = mode === 'tee' ? (dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailtap-bench-tee-'))) : undefined
+    let n = 0
     const server = net.createServer((c) => {
       const u = net.connect(Number(upstreamPort), '127.0.0.1')
       // Same socket options as mailtap's relay, so the comparison is the forwarding alone.
@@ -26,6 +29,15 @@ async function start(): Promise<number> {
       c.pipe(u).pipe(c)
       c.on('error', () => u.destroy())
       u.on('error', () => c.destroy())
+      if (dir) {
+        // Like a recorder: every chunk is also appended to a file, never delaying the pipe.
+        const id = n++
+        for (const [side, s] of [['client', c], ['server', u]] as const) {
+          const file = createWriteStream(path.join(dir, `${id}-${side}.bin`))
+          s.on('data', (chunk: Buffer) => file.write(chunk))
+          s.once('close', () => file.end())
+        }
+      }
     })
     await new Promise<void>((r) => server.listen({ port: 0, host: '127.0.0.1', backlog: 2048 }, r))
     return (server.address() as net.AddressInfo).port

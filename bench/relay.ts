@@ -1,5 +1,6 @@
-// Relay benchmark: a direct connection, a bare Node socket.pipe() relay and mailtap
-// (recording on), side by side in one run, over several runs, on 127.0.0.1:
+// Relay benchmark: a direct connection, a bare Node socket.pipe() relay, that pipe also
+// appending every chunk to a file ('tee': what recording to disk costs at the least) and
+// mailtap (recording on), side by side in one run, over several runs, on 127.0.0.1:
 //   - upload: an SMTP session with a large DATA body of 76-character lines
 //   - download: a POP3 RETR of the same size
 //   - latency: sequential NOOP/250 round trips (p50, p99)
@@ -39,9 +40,9 @@ const TRANSFER_DEADLINE_MS = 10_000 + BODY_BYTES / 20_000
 const LATENCY_DEADLINE_MS = 10_000 + NOOPS * 5
 const RSS_DEADLINE_MS = 60_000
 
-type Variant = 'direct' | 'pipe' | 'mailtap' | 'nostore'
+type Variant = 'direct' | 'pipe' | 'tee' | 'mailtap' | 'nostore'
 const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean))
-const ALL_VARIANTS: Variant[] = ['direct', 'pipe', 'mailtap', ...(process.env.BENCH_BREAKDOWN === '1' ? (['nostore'] as const) : [])]
+const ALL_VARIANTS: Variant[] = ['direct', 'pipe', 'tee', 'mailtap', ...(process.env.BENCH_BREAKDOWN === '1' ? (['nostore'] as const) : [])]
 const VARIANTS = ALL_VARIANTS.some((v) => ONLY.has(v)) ? ALL_VARIANTS.filter((v) => ONLY.has(v)) : ALL_VARIANTS
 const PARTS = ['upload', 'download', 'latency'].filter((p) => !['upload', 'download', 'latency'].some((q) => ONLY.has(q)) || ONLY.has(p))
 
@@ -289,7 +290,7 @@ process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL')
 })
 
-async function startRelay(mode: 'mailtap' | 'mailtap-nostore' | 'pipe', protocol: string, upstreamPort: number, label: string): Promise<Relay> {
+async function startRelay(mode: 'mailtap' | 'mailtap-nostore' | 'pipe' | 'tee', protocol: string, upstreamPort: number, label: string): Promise<Relay> {
   const flags = ['--expose-gc', '--import', 'tsx']
   if (PROF_DIR && mode === 'mailtap') flags.unshift('--cpu-prof', `--cpu-prof-dir=${path.join(PROF_DIR, label)}`)
   const child = spawn(
@@ -437,6 +438,7 @@ async function main(): Promise<void> {
   const rows: Record<Variant, Row> = {
     direct: { up: [], down: [], p50: [], p99: [] },
     pipe: { up: [], down: [], p50: [], p99: [] },
+    tee: { up: [], down: [], p50: [], p99: [] },
     mailtap: { up: [], down: [], p50: [], p99: [] },
     nostore: { up: [], down: [], p50: [], p99: [] },
   }
@@ -444,6 +446,10 @@ async function main(): Promise<void> {
     pipe: {
       smtp: await startRelay('pipe', 'smtp', smtpPort, 'pipe-smtp'),
       pop3: await startRelay('pipe', 'pop3', popPort, 'pipe-pop3'),
+    },
+    tee: {
+      smtp: await startRelay('tee', 'smtp', smtpPort, 'tee-smtp'),
+      pop3: await startRelay('tee', 'pop3', popPort, 'tee-pop3'),
     },
     mailtap: {
       smtp: await startRelay('mailtap', 'smtp', smtpPort, 'mailtap-smtp'),
@@ -459,6 +465,7 @@ async function main(): Promise<void> {
   const ports: Record<Variant, { smtp: number; pop3: number }> = {
     direct: { smtp: smtpPort, pop3: popPort },
     pipe: { smtp: relays.pipe.smtp.port, pop3: relays.pipe.pop3.port },
+    tee: { smtp: relays.tee.smtp.port, pop3: relays.tee.pop3.port },
     mailtap: { smtp: relays.mailtap.smtp.port, pop3: relays.mailtap.pop3.port },
     nostore: { smtp: relays.nostore?.smtp.port ?? 0, pop3: relays.nostore?.pop3.port ?? 0 },
   }
@@ -507,7 +514,7 @@ async function main(): Promise<void> {
   const recordedSessions = recorded.reduce((n, s) => n + s.sessions, 0)
   console.error(`mailtap recorded ${recordedSessions} sessions, ${(recordedBytes / 1048576).toFixed(0)} MiB, ${gaps} with gaps`)
   await Promise.all(
-    [...Object.values(relays.pipe), ...Object.values(relays.mailtap), ...Object.values(relays.nostore ?? {})].map((r) => r.stop()),
+    [...Object.values(relays.pipe), ...Object.values(relays.tee), ...Object.values(relays.mailtap), ...Object.values(relays.nostore ?? {})].map((r) => r.stop()),
   )
 
   if (SESSIONS > 0 && ONLY.size === 0) {
@@ -531,7 +538,7 @@ async function main(): Promise<void> {
   )
   console.log('| variant | upload (SMTP DATA) | download (POP3 RETR) | NOOP p50 | NOOP p99 | upload vs direct / pipe | download vs direct / pipe | p50 vs direct / pipe |')
   console.log('|---|---|---|---|---|---|---|---|')
-  const names: Record<Variant, string> = { direct: 'direct', pipe: 'bare pipe', mailtap: 'mailtap (recording on)', nostore: 'mailtap, decoding, no store' }
+  const names: Record<Variant, string> = { direct: 'direct', pipe: 'bare pipe', tee: 'bare pipe + tee to disk', mailtap: 'mailtap (recording on)', nostore: 'mailtap, decoding, no store' }
   for (const v of ALL_VARIANTS) {
     const r = m(v)
     console.log(
@@ -561,6 +568,13 @@ async function main(): Promise<void> {
     console.log('|---|---|---|---|---|')
     console.log(`| upload (SMTP DATA) | ${gbs(smtp.decoder)} | ${cost(p.up, smtp.decoder)} | ${gbs(smtp.withSummary)} | ${cost(p.up, smtp.withSummary)} |`)
     console.log(`| download (POP3 RETR) | ${gbs(pop3.decoder)} | ${cost(p.down, pop3.decoder)} | ${gbs(pop3.withSummary)} | ${cost(p.down, pop3.withSummary)} |`)
+  }
+  const t = m('tee')
+  if (Number.isFinite(t.up) || Number.isFinite(t.down)) {
+    console.log(
+      `\nWriting every byte to disk, and nothing else, takes the bare pipe to ${ratio(t.up, p.up)} (upload) and ${ratio(t.down, p.down)} (download); ` +
+        `mailtap, recording, is at ${ratio(x.up, t.up)} and ${ratio(x.down, t.down)} of that.`,
+    )
   }
   const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED')
   console.log(

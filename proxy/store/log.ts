@@ -64,11 +64,41 @@ export interface Budget {
 }
 
 /**
+ * Reusable buffers that large appends are copied into. A socket's chunk queued for the
+ * disk lives long enough to leave V8's young generation, and the external memory of
+ * hundreds of MB/s of such chunks forces a full GC every few hundred MB. Copied into
+ * slabs that go back to this pool after their write, the chunks die young and the
+ * recorder allocates nothing per chunk.
+ */
+export class SlabPool {
+  private readonly free: Buffer[] = []
+  constructor(
+    readonly slabBytes = 256 * 1024,
+    private readonly maxFree = 64,
+  ) {}
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.slabBytes)
+  }
+  give(slab: Buffer): void {
+    if (this.free.length < this.maxFree) this.free.push(slab)
+  }
+}
+
+/** Appends at least this large are copied into slabs; smaller ones are queued as they are. */
+const COPY_MIN_BYTES = 4096
+
+/**
  * A file that only grows. `append` queues; `flush` writes everything queued in one
  * writev. At most one write is in flight per file, so the bytes land in order.
  */
 export class AppendWriter {
   private pending: Buffer[] = []
+  /** The slab being filled (pool mode): its bytes from `slabStart` are not in `pending` yet. */
+  private slab: Buffer | undefined
+  private slabStart = 0
+  private slabUsed = 0
+  /** Slabs holding queued bytes: back to the pool once the write that takes them ends. */
+  private slabs: Buffer[] = []
   /** Positional mode: the stream offset of pending[0]. */
   private pendingAt = 0
   private pendingBytes = 0
@@ -88,6 +118,7 @@ export class AppendWriter {
     private readonly ready: Promise<unknown>,
     private readonly report: WriteReport,
     private readonly budget: Budget = { held: 0 },
+    private readonly pool?: SlabPool,
   ) {}
 
   /** Queues bytes. In positional mode `at` is their stream offset. */
@@ -96,17 +127,45 @@ export class AppendWriter {
     if (this.mode === 'positional' && at !== undefined) {
       // A non-contiguous chunk (an earlier one was dropped) starts a new run: write out
       // what is queued first so each writev is one contiguous range.
-      if (this.pending.length > 0 && this.pendingAt + this.pendingBytes !== at) void this.flush()
-      if (this.pending.length === 0) this.pendingAt = at
+      if (this.pendingBytes > 0 && this.pendingAt + this.pendingBytes !== at) void this.flush()
+      if (this.pendingBytes === 0) this.pendingAt = at
     }
-    this.pending.push(bytes)
+    if (this.pool && bytes.length >= COPY_MIN_BYTES) this.copyIn(bytes)
+    else {
+      this.seal()
+      this.pending.push(bytes)
+    }
     this.pendingBytes += bytes.length
     this.heldBytes += bytes.length
     this.budget.held += bytes.length
   }
 
   get dirty(): boolean {
-    return this.pending.length > 0
+    return this.pendingBytes > 0
+  }
+
+  private copyIn(bytes: Buffer): void {
+    const pool = this.pool!
+    let at = 0
+    while (at < bytes.length) {
+      if (!this.slab || this.slabUsed === this.slab.length) {
+        this.seal()
+        this.slab = pool.take()
+        this.slabs.push(this.slab)
+        this.slabStart = this.slabUsed = 0
+      }
+      const n = bytes.copy(this.slab, this.slabUsed, at)
+      this.slabUsed += n
+      at += n
+    }
+  }
+
+  /** Queues what the open slab holds, so that what comes next stays in order behind it. */
+  private seal(): void {
+    if (this.slab && this.slabUsed > this.slabStart) {
+      this.pending.push(this.slab.subarray(this.slabStart, this.slabUsed))
+      this.slabStart = this.slabUsed
+    }
   }
 
   /** Bytes queued and not yet handed to a write (in-flight writes excluded). */
@@ -121,15 +180,20 @@ export class AppendWriter {
 
   /** Writes out what is queued now. Resolves when it (and anything before it) is on disk. */
   flush(): Promise<void> {
-    if (this.pending.length === 0) return this.tail
+    if (this.pendingBytes === 0) return this.tail
+    this.seal()
     const chunks = this.pending
     const at = this.pendingAt
     const bytes = this.pendingBytes
+    // The slabs go with this write: the next append starts a fresh one.
+    const slabs = this.slabs
+    this.slab = undefined
+    this.slabs = []
     this.pending = []
     this.pendingBytes = 0
     this.pendingAt = at + bytes
     this.writes++
-    this.tail = this.tail.then(() => this.writeOut(chunks, at, bytes))
+    this.tail = this.tail.then(() => this.writeOut(chunks, at, bytes, slabs))
     return this.tail
   }
 
@@ -142,7 +206,7 @@ export class AppendWriter {
     if (file) await file.then((f) => f.close()).catch(() => undefined)
   }
 
-  private async writeOut(chunks: Buffer[], at: number, bytes: number): Promise<void> {
+  private async writeOut(chunks: Buffer[], at: number, bytes: number, slabs: Buffer[]): Promise<void> {
     try {
       await this.ready
       this.file ??= this.io.open(this.path, this.mode)
@@ -158,6 +222,7 @@ export class AppendWriter {
       }
       this.report.failed(err as Error, bytes)
     } finally {
+      for (const slab of slabs) this.pool!.give(slab)
       this.heldBytes -= bytes
       this.budget.held -= bytes
       if (--this.writes === 0 && !this.closed) this.report.idle?.(this)

@@ -9,7 +9,7 @@ import { TextFile } from 'lowdb/node'
 import { FORMAT_VERSION, type MessageWire, type Note, type Session, type SessionEvent, type Side } from '../../shared/schema.ts'
 import type { Feed, FeedEvents } from '../feed.ts'
 import type { Retention, Store, StoreOptions } from './index.ts'
-import { AppendWriter, type Budget, type StoreIo, nodeIo } from './log.ts'
+import { AppendWriter, type Budget, SlabPool, type StoreIo, nodeIo } from './log.ts'
 import {
   INDEX_FILE,
   type IndexData,
@@ -81,6 +81,7 @@ export class FileStore implements Store {
   /** Entries with events waiting to be serialized. */
   private readonly queuedEvents = new Set<Entry>()
   private readonly budget: Budget = { held: 0 }
+  private readonly slabs = new SlabPool()
   private flushTimer: NodeJS.Timeout | undefined
   private pruneTimer: NodeJS.Timeout | undefined
   private saveTimer: NodeJS.Timeout | undefined
@@ -217,8 +218,8 @@ export class FileStore implements Store {
       described,
       events: new AppendWriter(this.io, eventsPath(this.root, id), 'append', ready, report('events'), this.budget),
       raw: {
-        client: new AppendWriter(this.io, rawPath(this.root, id, 'client'), 'positional', ready, report('client bytes'), this.budget),
-        server: new AppendWriter(this.io, rawPath(this.root, id, 'server'), 'positional', ready, report('server bytes'), this.budget),
+        client: new AppendWriter(this.io, rawPath(this.root, id, 'client'), 'positional', ready, report('client bytes'), this.budget, this.slabs),
+        server: new AppendWriter(this.io, rawPath(this.root, id, 'server'), 'positional', ready, report('server bytes'), this.budget, this.slabs),
       },
       messages: new Map(),
       maps: new Map(),
