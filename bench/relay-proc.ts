@@ -1,6 +1,7 @@
 // A relay under test, in its own process so its CPU and RSS are its own: either mailtap's
 // relay (recording on: the store subscribed to the feed, decoders running), the same relay
-// with no store listening ('mailtap-nostore', to split the cost), a bare `socket.pipe()`
+// with no store listening ('mailtap-nostore', to split the cost) and also without decoding
+// ('mailtap-raw': the relay and recorder alone), a bare `socket.pipe()`
 // relay, or that pipe also appending every chunk to one file per direction ('tee': the
 // least any relay that records to disk must do). Prints its port, then answers 'rss\n' on stdin with its RSS in
 // bytes (after a GC when run with --expose-gc). Closing stdin stops it: the store is
@@ -10,7 +11,7 @@ import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-const [mode, protocol, upstreamPort] = process.argv.slice(2) as ['mailtap' | 'mailtap-nostore' | 'pipe' | 'tee', string, string]
+const [mode, protocol, upstreamPort] = process.argv.slice(2) as ['mailtap' | 'mailtap-nostore' | 'mailtap-raw' | 'pipe' | 'tee', string, string]
 
 let stop: () => Promise<void> = async () => {}
 /** What the store recorded so far (mailtap mode): the benchmark checks nothing was dropped. */
@@ -48,8 +49,8 @@ async function start(): Promise<number> {
   const { openStore } = await import('../proxy/store/index.ts')
   const feed = new Feed()
   const route = parseRoute(`${protocol}://127.0.0.1:0=${protocol}://127.0.0.1:${upstreamPort}`)
-  const l = await listenRoute(route, { feed, idleTimeoutMs: 0, connectTimeoutMs: 5000 })
-  if (mode === 'mailtap-nostore') return l.port
+  const l = await listenRoute(route, { feed, idleTimeoutMs: 0, connectTimeoutMs: 5000, decode: mode !== 'mailtap-raw' })
+  if (mode === 'mailtap-nostore' || mode === 'mailtap-raw') return l.port
   const dir = (dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailtap-bench-')))
   const store = await openStore({ dir, feed })
   stop = () => store.close().catch(() => undefined)

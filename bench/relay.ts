@@ -11,7 +11,8 @@
 //   env: BENCH_MB (200) BENCH_RUNS (3) BENCH_NOOPS (10000) BENCH_SESSIONS (1000)
 //        BENCH_PROF=DIR  writes a CPU profile of each mailtap relay child into DIR
 //        BENCH_ONLY=mailtap,upload  runs only those variants and/or measurements (profiling)
-//        BENCH_BREAKDOWN=1  adds 'nostore': mailtap decoding with no store listening
+//        BENCH_BREAKDOWN=1  adds 'nostore' (mailtap decoding, no store listening) and 'raw'
+//                           (no store, no decoding): what the decoders cost the relay in place
 import net from 'node:net'
 import os from 'node:os'
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -40,9 +41,9 @@ const TRANSFER_DEADLINE_MS = 10_000 + BODY_BYTES / 20_000
 const LATENCY_DEADLINE_MS = 10_000 + NOOPS * 5
 const RSS_DEADLINE_MS = 60_000
 
-type Variant = 'direct' | 'pipe' | 'tee' | 'mailtap' | 'nostore'
+type Variant = 'direct' | 'pipe' | 'tee' | 'mailtap' | 'nostore' | 'raw'
 const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean))
-const ALL_VARIANTS: Variant[] = ['direct', 'pipe', 'tee', 'mailtap', ...(process.env.BENCH_BREAKDOWN === '1' ? (['nostore'] as const) : [])]
+const ALL_VARIANTS: Variant[] = ['direct', 'pipe', 'tee', 'mailtap', ...(process.env.BENCH_BREAKDOWN === '1' ? (['nostore', 'raw'] as const) : [])]
 const VARIANTS = ALL_VARIANTS.some((v) => ONLY.has(v)) ? ALL_VARIANTS.filter((v) => ONLY.has(v)) : ALL_VARIANTS
 const PARTS = ['upload', 'download', 'latency'].filter((p) => !['upload', 'download', 'latency'].some((q) => ONLY.has(q)) || ONLY.has(p))
 
@@ -290,7 +291,7 @@ process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL')
 })
 
-async function startRelay(mode: 'mailtap' | 'mailtap-nostore' | 'pipe' | 'tee', protocol: string, upstreamPort: number, label: string): Promise<Relay> {
+async function startRelay(mode: 'mailtap' | 'mailtap-nostore' | 'mailtap-raw' | 'pipe' | 'tee', protocol: string, upstreamPort: number, label: string): Promise<Relay> {
   const flags = ['--expose-gc', '--import', 'tsx']
   if (PROF_DIR && mode === 'mailtap') flags.unshift('--cpu-prof', `--cpu-prof-dir=${path.join(PROF_DIR, label)}`)
   const child = spawn(
@@ -441,6 +442,7 @@ async function main(): Promise<void> {
     tee: { up: [], down: [], p50: [], p99: [] },
     mailtap: { up: [], down: [], p50: [], p99: [] },
     nostore: { up: [], down: [], p50: [], p99: [] },
+    raw: { up: [], down: [], p50: [], p99: [] },
   }
   const relays = {
     pipe: {
@@ -461,6 +463,12 @@ async function main(): Promise<void> {
           pop3: await startRelay('mailtap-nostore', 'pop3', popPort, 'nostore-pop3'),
         }
       : undefined,
+    raw: VARIANTS.includes('raw')
+      ? {
+          smtp: await startRelay('mailtap-raw', 'smtp', smtpPort, 'raw-smtp'),
+          pop3: await startRelay('mailtap-raw', 'pop3', popPort, 'raw-pop3'),
+        }
+      : undefined,
   }
   const ports: Record<Variant, { smtp: number; pop3: number }> = {
     direct: { smtp: smtpPort, pop3: popPort },
@@ -468,6 +476,7 @@ async function main(): Promise<void> {
     tee: { smtp: relays.tee.smtp.port, pop3: relays.tee.pop3.port },
     mailtap: { smtp: relays.mailtap.smtp.port, pop3: relays.mailtap.pop3.port },
     nostore: { smtp: relays.nostore?.smtp.port ?? 0, pop3: relays.nostore?.pop3.port ?? 0 },
+    raw: { smtp: relays.raw?.smtp.port ?? 0, pop3: relays.raw?.pop3.port ?? 0 },
   }
   const [load1] = os.loadavg()
   console.error(
@@ -514,7 +523,7 @@ async function main(): Promise<void> {
   const recordedSessions = recorded.reduce((n, s) => n + s.sessions, 0)
   console.error(`mailtap recorded ${recordedSessions} sessions, ${(recordedBytes / 1048576).toFixed(0)} MiB, ${gaps} with gaps`)
   await Promise.all(
-    [...Object.values(relays.pipe), ...Object.values(relays.tee), ...Object.values(relays.mailtap), ...Object.values(relays.nostore ?? {})].map((r) => r.stop()),
+    [...Object.values(relays.pipe), ...Object.values(relays.tee), ...Object.values(relays.mailtap), ...Object.values(relays.nostore ?? {}), ...Object.values(relays.raw ?? {})].map((r) => r.stop()),
   )
 
   if (SESSIONS > 0 && ONLY.size === 0) {
@@ -538,7 +547,7 @@ async function main(): Promise<void> {
   )
   console.log('| variant | upload (SMTP DATA) | download (POP3 RETR) | NOOP p50 | NOOP p99 | upload vs direct / pipe | download vs direct / pipe | p50 vs direct / pipe |')
   console.log('|---|---|---|---|---|---|---|---|')
-  const names: Record<Variant, string> = { direct: 'direct', pipe: 'bare pipe', tee: 'bare pipe + tee to disk', mailtap: 'mailtap (recording on)', nostore: 'mailtap, decoding, no store' }
+  const names: Record<Variant, string> = { direct: 'direct', pipe: 'bare pipe', tee: 'bare pipe + tee to disk', mailtap: 'mailtap (recording on)', nostore: 'mailtap, decoding, no store', raw: 'mailtap, no decoding, no store' }
   for (const v of ALL_VARIANTS) {
     const r = m(v)
     console.log(
@@ -568,6 +577,15 @@ async function main(): Promise<void> {
     console.log('|---|---|---|---|---|')
     console.log(`| upload (SMTP DATA) | ${gbs(smtp.decoder)} | ${cost(p.up, smtp.decoder)} | ${gbs(smtp.withSummary)} | ${cost(p.up, smtp.withSummary)} |`)
     console.log(`| download (POP3 RETR) | ${gbs(pop3.decoder)} | ${cost(p.down, pop3.decoder)} | ${gbs(pop3.withSummary)} | ${cost(p.down, pop3.withSummary)} |`)
+  }
+  if (VARIANTS.includes('raw') && VARIANTS.includes('nostore')) {
+    const dec = m('nostore')
+    const raw = m('raw')
+    const pct = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) ? `${(100 * (1 - a / b)).toFixed(0)}%` : '—')
+    console.log(
+      `\nIn place (no store either way), decoding costs mailtap's relay ${pct(dec.up, raw.up)} of its upload and ` +
+        `${pct(dec.down, raw.down)} of its download throughput (protocol decoders and the MIME summary, issue 3's goal: under 10%).`,
+    )
   }
   const t = m('tee')
   if (Number.isFinite(t.up) || Number.isFinite(t.down)) {

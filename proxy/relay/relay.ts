@@ -28,6 +28,8 @@ export interface RelayOptions {
   /** A plaintext upstream silent this long after connecting gets a "may be TLS" note
    *  (all three protocols greet first). Default 3000; 0 = never. */
   greetingWaitMs?: number
+  /** Record raw bytes only, without decoding (the benchmark's way to price the decoders). */
+  decode?: boolean
 }
 
 const DEFAULT_GREETING_WAIT_MS = 3000
@@ -40,6 +42,7 @@ export function relayConnection(client: net.Socket, route: Route, opts: RelayOpt
     client: { address: client.remoteAddress ?? '?', port: client.remotePort ?? 0 },
     server: { host: route.upstream.host, address: route.upstream.host, port: route.upstream.port },
     implicitTls: route.listen.tls,
+    decode: opts.decode,
   })
   new Relay(client, route, opts, rec).start()
   return rec
