@@ -4,7 +4,8 @@
 // ('mailtap-raw': the relay and recorder alone), a bare `socket.pipe()`
 // relay, or that pipe also appending every chunk to one file per direction ('tee': the
 // least any relay that records to disk must do). Prints its port, then answers 'rss\n' on stdin with its RSS in
-// bytes (after a GC when run with --expose-gc). Closing stdin stops it: the store is
+// bytes (after a GC when run with --expose-gc), 'cpu\n' with the CPU time of all its threads
+// in µs (mailtap: once its store has written what it holds). Closing stdin stops it: the store is
 // closed, its temporary data directory removed, and (under --cpu-prof) the profile written.
 import net from 'node:net'
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
@@ -75,6 +76,12 @@ process.stdin.on('data', (line) => {
     process.stdout.write(`${process.memoryUsage().rss}\n`)
   } else if (String(line).startsWith('stats')) {
     void stats().then((s) => process.stdout.write(`${JSON.stringify(s)}\n`))
+  } else if (String(line).startsWith('cpu')) {
+    // Once what is queued for the disk is written (mailtap), the CPU time of every thread.
+    void stats().then(() => {
+      const { user, system } = process.cpuUsage()
+      process.stdout.write(`${user + system}\n`)
+    })
   }
 })
 process.stdin.on('end', () => {

@@ -72,15 +72,32 @@ export interface Budget {
  */
 export class SlabPool {
   private readonly free: Buffer[] = []
+  /** The fewest slabs left free since the last trim: that many were not needed. */
+  private idle = 0
+  private trimmer: NodeJS.Timeout | undefined
   constructor(
+    /** Free slabs kept at most: as many as the store may hold (a disk that falls behind
+     *  and catches up again then costs no allocation at all). */
+    private readonly maxFree: number,
     readonly slabBytes = 256 * 1024,
-    private readonly maxFree = 64,
   ) {}
   take(): Buffer {
-    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.slabBytes)
+    const slab = this.free.pop() ?? Buffer.allocUnsafeSlow(this.slabBytes)
+    this.idle = Math.min(this.idle, this.free.length)
+    return slab
   }
   give(slab: Buffer): void {
     if (this.free.length < this.maxFree) this.free.push(slab)
+    // Slabs that stay unused for a few seconds are let go: a burst is not kept for ever.
+    this.trimmer ??= setInterval(() => this.trim(), 5000).unref()
+  }
+  private trim(): void {
+    this.free.length -= this.idle
+    this.idle = this.free.length
+    if (this.free.length === 0) {
+      clearInterval(this.trimmer)
+      this.trimmer = undefined
+    }
   }
 }
 

@@ -30,6 +30,8 @@ import { type ListQuery, listSessions, searchText } from './query.ts'
 import { rebuildEntry, writeJsonAtomic } from './recover.ts'
 
 const DIR_MODE = 0o700
+/** Bytes queued for the disk at most, over all sessions; past it, a recording gets a gap. */
+const MAX_HELD_BYTES = 64 * 1024 * 1024
 /** A writer holding this much is flushed at once rather than on the timer. */
 const EAGER_FLUSH_BYTES = 1 << 20
 /** Every this many events, remember the byte offset in events.ndjson to seek to on reads. */
@@ -81,7 +83,7 @@ export class FileStore implements Store {
   /** Entries with events waiting to be serialized. */
   private readonly queuedEvents = new Set<Entry>()
   private readonly budget: Budget = { held: 0 }
-  private readonly slabs = new SlabPool()
+  private readonly slabs: SlabPool
   private flushTimer: NodeJS.Timeout | undefined
   private pruneTimer: NodeJS.Timeout | undefined
   private saveTimer: NodeJS.Timeout | undefined
@@ -104,6 +106,7 @@ export class FileStore implements Store {
     this.feed = options.feed
     this.io = options.io ?? nodeIo
     this.retention = options.retention ?? {}
+    this.slabs = new SlabPool(Math.ceil((options.maxHeldBytes ?? MAX_HELD_BYTES) / (256 * 1024)))
   }
 
   static async open(options: StoreOptions): Promise<FileStore> {
@@ -392,7 +395,7 @@ export class FileStore implements Store {
 
   /** The disk is too far behind: drop this data and note the gap instead of growing. */
   private overBudget(id: string, what: string, bytes: number): boolean {
-    const max = this.options.maxHeldBytes ?? 64 * 1024 * 1024
+    const max = this.options.maxHeldBytes ?? MAX_HELD_BYTES
     if (this.budget.held + bytes <= max) return false
     // Already noted and marked: dropping more of the same gap costs nothing (no Error per chunk).
     const entry = this.entries.get(id)
