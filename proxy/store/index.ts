@@ -44,7 +44,8 @@ export interface StoreOptions {
   flushIntervalMs?: number
   /** Debounce of index.json saves. Default 1000 ms; grows when saves get slow. */
   indexSaveMs?: number
-  /** Bytes queued for the disk, all sessions together, before new data is dropped as a gap. Default 64 MiB. */
+  /** Bytes queued for the disk, all sessions together, before new data is dropped as a gap. Default 256 MiB:
+   *  about half a second of this machine's disk under load, so a crash still loses under a second. */
   maxHeldBytes?: number
   /** How often retention runs besides session close. Default 60 s. */
   pruneIntervalMs?: number

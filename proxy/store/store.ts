@@ -31,7 +31,7 @@ import { rebuildEntry, writeJsonAtomic } from './recover.ts'
 
 const DIR_MODE = 0o700
 /** Bytes queued for the disk at most, over all sessions; past it, a recording gets a gap. */
-const MAX_HELD_BYTES = 64 * 1024 * 1024
+const MAX_HELD_BYTES = 256 * 1024 * 1024
 /** A writer holding this much is flushed at once rather than on the timer. */
 const EAGER_FLUSH_BYTES = 1 << 20
 /** Every this many events, remember the byte offset in events.ndjson to seek to on reads. */
