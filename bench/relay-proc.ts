@@ -4,11 +4,12 @@
 // ('mailtap-raw': the relay and recorder alone), a bare `socket.pipe()`
 // relay, or that pipe also appending every chunk to one file per direction ('tee': the
 // least any relay that records to disk must do). Prints its port, then answers 'rss\n' on stdin with its RSS in
-// bytes (after a GC when run with --expose-gc), 'cpu\n' with the CPU time of all its threads
-// in µs (mailtap: once its store has written what it holds). Closing stdin stops it: the store is
+// bytes (after a GC when run with --expose-gc), 'cpu\n' with CPU times in µs: all its threads,
+// its main thread, and (mailtap) the recorder's tap on that thread; mailtap answers once its
+// store has written what it holds. Closing stdin stops it: the store is
 // closed, its temporary data directory removed, and (under --cpu-prof) the profile written.
 import net from 'node:net'
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -18,6 +19,19 @@ let stop: () => Promise<void> = async () => {}
 /** What the store recorded so far (mailtap mode): the benchmark checks nothing was dropped. */
 let stats: () => Promise<{ sessions: number; gaps: number; bytes: number }> = async () => ({ sessions: 0, gaps: 0, bytes: 0 })
 let dataDir: string | undefined
+let tapNs = 0n
+
+/** CPU time of this process's main thread (the relay's), in µs, from /proc (Linux). */
+function mainThreadCpuUs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the command name.
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / 100
+  } catch {
+    return NaN
+  }
+}
 
 async function start(): Promise<number> {
   if (mode === 'pipe' || mode === 'tee') {
@@ -45,6 +59,18 @@ async function start(): Promise<number> {
     return (server.address() as net.AddressInfo).port
   }
   const { Feed } = await import('../proxy/feed.ts')
+  // Time spent in the recorder's tap (decoders, MIME summary's share of the relay's
+  // thread, the store's queueing), to set against the relay thread's own CPU time.
+  const { SessionRecorder } = await import('../proxy/session/recorder.ts')
+  const chunk = SessionRecorder.prototype.chunk
+  SessionRecorder.prototype.chunk = function (this: InstanceType<typeof SessionRecorder>, ...args: Parameters<typeof chunk>) {
+    const t0 = process.hrtime.bigint()
+    try {
+      return chunk.apply(this, args)
+    } finally {
+      tapNs += process.hrtime.bigint() - t0
+    }
+  }
   const { listenRoute } = await import('../proxy/relay/listener.ts')
   const { parseRoute } = await import('../proxy/config.ts')
   const { openStore } = await import('../proxy/store/index.ts')
@@ -80,7 +106,7 @@ process.stdin.on('data', (line) => {
     // Once what is queued for the disk is written (mailtap), the CPU time of every thread.
     void stats().then(() => {
       const { user, system } = process.cpuUsage()
-      process.stdout.write(`${user + system}\n`)
+      process.stdout.write(`${JSON.stringify({ all: user + system, main: mainThreadCpuUs(), tap: Number(tapNs / 1000n) })}\n`)
     })
   }
 })

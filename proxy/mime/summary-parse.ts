@@ -20,8 +20,11 @@ import { SUMMARY_PARSE_BYTES } from './summary-protocol.ts'
 export { SUMMARY_PARSE_BYTES }
 
 export interface SummaryParser {
-  /** `done` runs once mailsplit has taken the chunk (used to count the bytes in flight). */
-  write(bytes: Uint8Array, done?: () => void): void
+  /**
+   * `done` runs once the chunk is taken (the worker counts the bytes in flight). `kept`:
+   * mailsplit had it and may still hold views into it; false, the bytes may be reused.
+   */
+  write(bytes: Uint8Array, done?: (kept: boolean) => void): void
   /**
    * Bytes that were never parsed (past a budget, or not sent). Once the root header showed
    * a single part (onBodyOnly), they are body bytes and count exactly; before that they
@@ -156,12 +159,12 @@ export function createSummaryParser(options: SummaryParserOptions = {}): Summary
       if (bodyOnly && root && !failed && root.b64 === undefined) {
         // Not through mailsplit: what it still holds from earlier writes it counts itself.
         root.size += buf.length
-        done?.()
+        done?.(false)
         return
       }
       if (failed || parsed >= budget) {
         if (!failed) skipped += buf.length
-        done?.()
+        done?.(false)
         return
       }
       const room = budget - parsed
@@ -177,11 +180,11 @@ export function createSummaryParser(options: SummaryParserOptions = {}): Summary
         // A single base64 part: count its characters directly, ~20× faster than
         // mailsplit's line walk (what mailsplit still holds it counts itself).
         countBase64(direct, head)
-        done?.()
+        done?.(false)
         return
       }
       // No copy: the worker owns the transferred batch.
-      splitter.write(head as Uint8Array, () => done?.())
+      splitter.write(head as Uint8Array, () => done?.(true))
     },
     skip(bytes) {
       skipped += bytes

@@ -4,6 +4,8 @@ import type { MessageSummary } from '../../shared/schema.ts'
 /** Bytes of a message parsed at most (summary-parse.ts says why). Here, not there: the
  * relay's side must not load mailsplit just for a constant. */
 export const SUMMARY_PARSE_BYTES = 32 * 1024 * 1024
+/** One postMessage per this many bytes: per-message overhead is a few µs. */
+export const SUMMARY_BATCH_BYTES = 256 * 1024
 
 export type SummaryWorkerRequest =
   | { op: 'open'; id: number; parseBytes: number }
@@ -15,3 +17,5 @@ export type SummaryWorkerReply =
   | { op: 'summary'; id: number; summary: MessageSummary }
   /** The root is a single part: the relay may stop sending and only count (see onBodyOnly). */
   | { op: 'body-only'; id: number }
+  /** A full-sized batch the parser kept no view of, sent back for reuse (no new pages to fault in). */
+  | { op: 'free'; bytes: Uint8Array }

@@ -4,7 +4,7 @@
 // header shows there is nothing more to parse, and each 'end' with the summary.
 import { parentPort, workerData } from 'node:worker_threads'
 import { createSummaryParser, type SummaryParser } from './summary-parse.ts'
-import type { SummaryWorkerReply, SummaryWorkerRequest } from './summary-protocol.ts'
+import { SUMMARY_BATCH_BYTES, type SummaryWorkerReply, type SummaryWorkerRequest } from './summary-protocol.ts'
 
 if (!parentPort) throw new Error('summary-worker.ts runs as a worker thread')
 const port = parentPort
@@ -19,7 +19,10 @@ port.on('message', (msg: SummaryWorkerRequest) => {
       break
     case 'data': {
       const length = msg.bytes.byteLength
-      const release = () => Atomics.sub(inFlight, 0, length)
+      const release = (kept = false) => {
+        Atomics.sub(inFlight, 0, length)
+        if (!kept && msg.bytes.buffer.byteLength === SUMMARY_BATCH_BYTES) port.postMessage({ op: 'free', bytes: msg.bytes } satisfies SummaryWorkerReply, [msg.bytes.buffer as ArrayBuffer])
+      }
       const parser = parsers.get(msg.id)
       if (parser) parser.write(msg.bytes, release)
       else release()

@@ -8,12 +8,12 @@
 // `truncated`; bytes past the parse budget are never sent at all, only counted.
 import { Worker } from 'node:worker_threads'
 import type { MessageSummary } from '../../shared/schema.ts'
-import { SUMMARY_PARSE_BYTES, type SummaryWorkerReply, type SummaryWorkerRequest } from './summary-protocol.ts'
+import { SUMMARY_BATCH_BYTES, SUMMARY_PARSE_BYTES, type SummaryWorkerReply, type SummaryWorkerRequest } from './summary-protocol.ts'
 
-export { SUMMARY_PARSE_BYTES }
+export { SUMMARY_BATCH_BYTES, SUMMARY_PARSE_BYTES }
 
-/** One postMessage per this many bytes: per-message overhead is a few µs. */
-export const SUMMARY_BATCH_BYTES = 256 * 1024
+/** Full-sized batches the worker gave back, kept for reuse (fresh 256 KiB buffers cost page faults). */
+const MAX_FREE_BATCHES = 32
 /** Posted to the worker and not yet parsed, over all messages. */
 export const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024
 /** An end() that gets no answer in this time resolves with an error, and the worker restarts. */
@@ -40,6 +40,8 @@ interface Lane {
   pending: Map<number, Pending>
   /** Summarizers told that their message is a single part: they stop sending bytes. */
   bodyOnly: Map<number, () => void>
+  /** Full-sized batches back from the worker, ready for reuse. */
+  free: Buffer[]
   dead?: string
   /** Fails what is pending and terminates the worker; the next summarizer starts another. */
   stop(why: string): void
@@ -58,8 +60,12 @@ function startLane(): Lane {
     execArgv: [],
   })
   worker.unref()
-  const l: Lane = { worker, inFlight, pending: new Map(), bodyOnly: new Map(), stop: (why) => die(why) }
+  const l: Lane = { worker, inFlight, pending: new Map(), bodyOnly: new Map(), free: [], stop: (why) => die(why) }
   worker.on('message', (msg: SummaryWorkerReply) => {
+    if (msg.op === 'free') {
+      if (l.free.length < MAX_FREE_BATCHES) l.free.push(Buffer.from(msg.bytes.buffer, 0, SUMMARY_BATCH_BYTES))
+      return
+    }
     if (msg.op === 'body-only') {
       l.bodyOnly.get(msg.id)?.()
       return
@@ -114,6 +120,7 @@ export function createMessageSummarizer(options: { parseBytes?: number; maxInFli
   post(l, { op: 'open', id, parseBytes: budget })
   let batch: Buffer | undefined
   let used = 0
+  let sentFull = false
   let accepted = 0 // bytes batched or sent, at most `budget`
   let skipped = 0
   let starved = false // the in-flight cap was hit: nothing more is sent for this message
@@ -160,6 +167,13 @@ export function createMessageSummarizer(options: { parseBytes?: number; maxInFli
     return m.index + m[0].length - before
   }
 
+  /** A batch for at least `bytes`: 16 KiB doubled up to 256 KiB; full-sized ones come back from the worker. */
+  const newBatch = (bytes: number): Buffer => {
+    let size = FIRST_BATCH_BYTES
+    while (size < bytes && size < SUMMARY_BATCH_BYTES) size *= 2
+    return (size === SUMMARY_BATCH_BYTES ? l.free.pop() : undefined) ?? Buffer.allocUnsafeSlow(size)
+  }
+
   const accept = (bytes: Uint8Array) => {
     let chunk = bytes
     const room = budget - accepted
@@ -174,12 +188,11 @@ export function createMessageSummarizer(options: { parseBytes?: number; maxInFli
         return
       }
       // Batches start small and double up to SUMMARY_BATCH_BYTES, so a thousand open
-      // sessions with short messages do not each hold 256 KiB.
-      if (!batch || used === batch.length) {
-        flush()
-        batch = Buffer.allocUnsafeSlow(Math.min(SUMMARY_BATCH_BYTES, Math.max(FIRST_BATCH_BYTES, chunk.length)))
-      } else if (used + chunk.length > batch.length && batch.length < SUMMARY_BATCH_BYTES) {
-        const grown = Buffer.allocUnsafeSlow(Math.min(SUMMARY_BATCH_BYTES, Math.max(batch.length * 2, used + chunk.length)))
+      // sessions with short messages do not each hold 256 KiB. Once a full batch went out,
+      // the message is a large one: the next batches are full-sized from the start.
+      if (!batch) batch = newBatch(sentFull ? SUMMARY_BATCH_BYTES : chunk.length)
+      else if (used + chunk.length > batch.length && batch.length < SUMMARY_BATCH_BYTES) {
+        const grown = newBatch(used + chunk.length)
         batch.copy(grown, 0, 0, used)
         batch = grown
       }
@@ -188,7 +201,10 @@ export function createMessageSummarizer(options: { parseBytes?: number; maxInFli
       batch.set(chunk.subarray(0, n), used)
       used += n
       chunk = chunk.subarray(n)
-      if (used === batch.length && batch.length === SUMMARY_BATCH_BYTES) flush()
+      if (used === batch.length) {
+        if (batch.length === SUMMARY_BATCH_BYTES) sentFull = true
+        flush()
+      }
     }
   }
 
