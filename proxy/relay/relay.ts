@@ -368,18 +368,30 @@ class Relay {
     return { text }
   }
 
+  /**
+   * One timer per session, rescheduled from the last byte either side sent. (The sockets'
+   * own setTimeout used the event loop's cached clock: checked against now(), a timeout
+   * could look a hair early, and returning then left it dead, as the listener was a once:
+   * the session never timed out. Seen as a hung test under load.)
+   */
   private armIdleTimeout(): void {
     const idle = this.opts.idleTimeoutMs
     if (!idle) return
-    const onTimeout = () => {
-      if (now() - this.lastActivity < idle) return
+    let timer: NodeJS.Timeout
+    const check = () => {
+      if (this.finished) return
+      const quiet = now() - this.lastActivity
+      if (quiet < idle) {
+        timer = setTimeout(check, Math.ceil(idle - quiet))
+        return
+      }
       this.closeReason = 'idle-timeout'
       this.closeDetail = `no traffic for ${Math.round(idle / 1000)} s`
       this.client.destroy()
       this.server?.destroy()
     }
-    this.client.setTimeout(idle, onTimeout)
-    this.server!.setTimeout(idle, onTimeout)
+    timer = setTimeout(check, idle)
+    this.detachOnFinish.push(() => clearTimeout(timer))
   }
 
   private fail(side: Side, err: NodeJS.ErrnoException): void {

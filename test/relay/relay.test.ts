@@ -207,6 +207,33 @@ test('an idle session is closed with reason idle-timeout', async () => {
   upstream.close()
 })
 
+test('the idle timeout counts from the last byte of either side: a server talking to a silent client keeps the session, then silence ends it', { timeout: 20_000 }, async () => {
+  // Like IMAP IDLE: the server sends updates while the client says nothing.
+  let sent = 0
+  const upstream = net.createServer((s) => {
+    s.on('error', () => undefined)
+    s.write('* OK ready\r\n')
+    const timer = setInterval(() => {
+      s.write(`* ${++sent} EXISTS\r\n`)
+      if (sent === 8) clearInterval(timer)
+    }, 100)
+    s.on('close', () => clearInterval(timer))
+  })
+  const p = await proxy('imap', await listen(upstream), { idleTimeoutMs: 300 })
+  const client = net.connect(p.port, '127.0.0.1')
+  let received = ''
+  client.on('data', (d) => (received += d.toString()))
+  client.on('error', () => undefined)
+  const session = await p.cap.closed
+  assert.equal(session.closeReason, 'idle-timeout')
+  // It was not cut while the server talked (800 ms, more than twice the timeout)...
+  assert.equal(sent, 8)
+  assert.match(received, /\* 8 EXISTS\r\n$/)
+  client.destroy()
+  await p.close()
+  upstream.close()
+})
+
 test('a client reset mid-stream ends the session as client-reset and closes the upstream', async () => {
   let upstreamClosed!: Promise<void>
   const upstream = net.createServer((s) => {
