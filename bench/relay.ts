@@ -97,6 +97,21 @@ function smtpSink(): net.Server {
   })
 }
 
+/** Writes the benchmark message and its '.' line, as fast as the socket takes them. */
+function sendMessage(s: net.Socket): void {
+  s.write(HEADER)
+  let left = BODY_BYTES
+  const pump = () => {
+    while (left > 0) {
+      const b = left >= BLOCK.length ? BLOCK : BLOCK.subarray(0, left)
+      left -= b.length
+      if (!s.write(b)) return void s.once('drain', pump)
+    }
+    s.write('.\r\n')
+  }
+  pump()
+}
+
 function pop3Source(): net.Server {
   return net.createServer((s) => {
     s.setNoDelay(true)
@@ -106,17 +121,7 @@ function pop3Source(): net.Server {
       lineReader((cmd) => {
         if (cmd.startsWith('RETR')) {
           s.write(`+OK ${MESSAGE_BYTES} octets\r\n`)
-          s.write(HEADER)
-          let left = BODY_BYTES
-          const pump = () => {
-            while (left > 0) {
-              const b = left >= BLOCK.length ? BLOCK : BLOCK.subarray(0, left)
-              left -= b.length
-              if (!s.write(b)) return void s.once('drain', pump)
-            }
-            s.write('.\r\n')
-          }
-          pump()
+          sendMessage(s)
         } else if (cmd === 'QUIT') s.end('+OK bye\r\n')
         else s.write('+OK\r\n')
       }),
@@ -206,17 +211,7 @@ async function upload(d: Deadline, port: number): Promise<number> {
   await expect(s, /^354.*\r\n/)
   const t0 = process.hrtime.bigint()
   const done = expect(s, /^250 .*\r\n/)
-  s.write(HEADER)
-  let left = BODY_BYTES
-  const pump = () => {
-    while (left > 0) {
-      const b = left >= BLOCK.length ? BLOCK : BLOCK.subarray(0, left)
-      left -= b.length
-      if (!s.write(b)) return void s.once('drain', pump)
-    }
-    s.write('.\r\n')
-  }
-  pump()
+  sendMessage(s)
   await done
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9
   s.end('QUIT\r\n')

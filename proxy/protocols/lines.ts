@@ -246,14 +246,11 @@ export class LineFramer {
       }
       // The next line that starts with a dot: look for a dot first (base64, the bulk of
       // mail, has none, so one search covers the chunk where '\n.' would stop at every
-      // line end); from a dot inside a line, go on with '\n.'.
+      // line end); from a dot inside a line, go on with '\n.'. (`pos` is inside a line: a
+      // line start was handled above.)
       let dot = buf.indexOf(DOT, pos)
-      if (dot > pos && buf[dot - 1] !== LF) {
+      if (dot >= 0 && (dot === pos || buf[dot - 1] !== LF)) {
         const nl = buf.indexOf(NL_DOT, dot)
-        dot = nl < 0 ? -1 : nl + 1
-      } else if (dot === pos) {
-        // Not at a line start (that case is above): a dot in the middle of a line.
-        const nl = buf.indexOf(NL_DOT, pos)
         dot = nl < 0 ? -1 : nl + 1
       }
       if (dot >= 0) {

@@ -42,9 +42,9 @@ export async function readMappedMessage(capture: string, map: MessageMap): Promi
     for (let piece = framer.readDotBody(); piece; piece = framer.readDotBody()) {
       for (const p of piece.parts) {
         if (left <= 0) return true
+        // Views into the read chunks, which are never reused: concat copies them once.
         const part = p.length > left ? p.subarray(0, left) : p
-        // Copied: the framer's buffer is reused once consumed.
-        out.push(Buffer.from(part))
+        out.push(part)
         left -= part.length
       }
       if (piece.done) return true
@@ -63,7 +63,8 @@ export async function readMappedMessage(capture: string, map: MessageMap): Promi
   return Buffer.concat(out)
 }
 
-async function readRange(path: string, start: number, end: number): Promise<Buffer> {
+/** Bytes [start, end) of a file (the caller keeps them within its size). */
+export async function readRange(path: string, start: number, end: number): Promise<Buffer> {
   const chunks: Buffer[] = []
   for await (const c of createReadStream(path, { start, end: end - 1, highWaterMark: 1 << 20 })) chunks.push(c as Buffer)
   return Buffer.concat(chunks)

@@ -24,7 +24,7 @@ import {
   sessionDir,
   sessionJsonPath,
 } from './layout.ts'
-import { isMessageMap, type MessageMap, readMappedMessage } from './message-map.ts'
+import { isMessageMap, type MessageMap, readMappedMessage, readRange } from './message-map.ts'
 import { migrate } from './migrate.ts'
 import { type ListQuery, listSessions, searchText } from './query.ts'
 import { rebuildEntry, writeJsonAtomic } from './recover.ts'
@@ -609,19 +609,22 @@ export class FileStore implements Store {
   async raw(id: string, side: Side, range: { start?: number; end?: number } = {}): Promise<Buffer> {
     const entry = this.entries.get(id)
     if (!entry) return Buffer.alloc(0)
-    const w = entry.recording?.raw[side]
-    if (w) {
-      this.dirty.delete(w)
-      await w.flush()
-    } else if (entry.finalizing) await entry.finalizing
+    await this.captureWritten(entry, side)
     const path = rawPath(this.root, id, side)
     const size = (await stat(path).catch(() => undefined))?.size ?? 0
     const start = Math.max(0, Math.min(size, Math.floor(range.start ?? 0)))
     const end = Math.max(start, Math.min(size, Math.floor(range.end ?? size)))
     if (end === start) return Buffer.alloc(0)
-    const chunks: Buffer[] = []
-    for await (const c of createReadStream(path, { start, end: end - 1 })) chunks.push(c as Buffer)
-    return Buffer.concat(chunks)
+    return readRange(path, start, end)
+  }
+
+  /** Until what the store holds of one side's capture is on disk (a live session's too). */
+  private async captureWritten(entry: Entry, side: Side): Promise<void> {
+    const w = entry.recording?.raw[side]
+    if (w) {
+      this.dirty.delete(w)
+      await w.flush()
+    } else if (entry.finalizing) await entry.finalizing
   }
 
   rawLength(id: string, side: Side): number {
@@ -643,12 +646,7 @@ export class FileStore implements Store {
     try {
       const map = entry.recording?.maps.get(n)?.map ?? (await this.readMap(id, n))
       if (map) {
-        // A live session's capture may still be in memory: write it out first.
-        const raw = this.entries.get(id)?.recording?.raw[map.side]
-        if (raw) {
-          this.dirty.delete(raw)
-          await raw.flush()
-        }
+        await this.captureWritten(entry, map.side)
         return await readMappedMessage(rawPath(this.root, id, map.side), map)
       }
       return await readFile(messagePath(this.root, id, n))
