@@ -59,6 +59,9 @@ export class SessionRecorder {
   private decoder: Decoder | undefined
   private readonly pendingSummaries = new Set<Promise<void>>()
   private closing = false
+  /** 'session-closed' went out: the session is final, later events (a summary that came
+   *  after SUMMARY_WAIT_MS) are dropped, or the store and the counts would disagree. */
+  private ended = false
   /** Set once the session is encrypted end to end and we only count bytes. */
   private opaque = false
 
@@ -187,6 +190,7 @@ export class SessionRecorder {
     this.push({ from: 'proxy', at, item: { kind: 'lifecycle', phase: 'close', reason, detail } })
     this.session.endedAt = at
     open.delete(this.session.id)
+    this.ended = true
     this.feed.emit('session-closed', this.session)
   }
 
@@ -255,6 +259,7 @@ export class SessionRecorder {
   }
 
   private push(ev: Omit<SessionEvent, 'seq'> & { seq?: number }): number {
+    if (this.ended) return this.seq
     const event = ev as SessionEvent
     event.seq = ++this.seq
     this.account(event)
@@ -295,6 +300,7 @@ export class SessionRecorder {
             const done = summarizer
               .end()
               .then((summary) => {
+                if (this.ended) return
                 const item: MessageItem = {
                   kind: 'message',
                   protocol: this.session.protocol,
