@@ -351,29 +351,75 @@ export function looksLikeTlsClientHello(bytes: Uint8Array): boolean {
 }
 
 /**
- * Checks message text for a line over `limit` bytes (CRLF included) without a per-line
- * loop: from each position, the next LF must lie within the bytes the line has left, so
- * one lastIndexOf per ~limit bytes suffices. `run` is the length of the line so far;
- * returns the new run, or -1 once a line is too long. Chunking does not change the result.
+ * Watches message text, chunk by chunk, for a line over `limit` bytes (CRLF included)
+ * without a per-line loop: from each position the next LF must lie within the bytes the
+ * line has left, so one probe per ~limit bytes suffices. A probe is a lastIndexOf, or,
+ * when the lines so far were evenly spaced (base64 bodies: 76 characters and CRLF), one
+ * byte read where the spacing says an LF should be. Chunking does not change the result.
  */
-export function scanTextLines(buf: Buffer, run: number, limit: number): number {
-  let i = 0
-  while (i < buf.length) {
-    // The LF ending this line may sit at most at index `reach` (line length = limit).
-    const reach = i + (limit - 1 - run)
-    if (reach < i) return -1
-    if (reach >= buf.length - 1) {
-      const last = buf.lastIndexOf(10)
-      if (last < i) {
-        const total = run + (buf.length - i)
-        return total > limit - 1 ? -1 : total
-      }
-      return buf.length - 1 - last
-    }
-    const lf = buf.lastIndexOf(10, reach)
-    if (lf < i) return -1
-    run = 0
-    i = lf + 1
+export class LineLengthCheck {
+  /** The current line's length so far; -1 once a line was too long. */
+  private run = 0
+  /** Distance between the last line ends seen, 0 when not known or not regular. */
+  private period = 0
+  /** The last LF seen, relative to the start of the next chunk (so negative). */
+  private lastLf = 0
+
+  constructor(private readonly limit: number) {}
+
+  get tooLong(): boolean {
+    return this.run < 0
   }
-  return run
+
+  scan(buf: Buffer): void {
+    if (this.run < 0 || buf.length === 0) return
+    const limit = this.limit
+    let run = this.run
+    let period = this.period
+    let lastLf = this.lastLf
+    let learn = period === 0
+    let i = 0
+    for (;;) {
+      // The LF ending this line may sit at most at index `reach` (line length = limit).
+      const reach = i + (limit - 1 - run)
+      if (reach < i) {
+        this.run = -1
+        return
+      }
+      if (reach >= buf.length - 1) break
+      let lf = -1
+      if (period > 0) {
+        const guess = reach - ((reach - lastLf) % period)
+        if (guess >= i && buf[guess] === LF) lf = guess
+        else period = 0 // not regular after all: plain probes for the rest of this chunk
+      }
+      if (lf < 0) {
+        lf = buf.lastIndexOf(LF, reach)
+        if (lf < i) {
+          this.run = -1
+          return
+        }
+        if (learn && lf > 0) {
+          // Learn the spacing, at most once per chunk, from the LF before this one.
+          learn = false
+          const before = buf.lastIndexOf(LF, lf - 1)
+          if (before >= 0) period = lf - before
+        }
+      }
+      lastLf = lf
+      run = 0
+      i = lf + 1
+    }
+    // The tail: the line still open at the end of the chunk is carried over, exactly.
+    const last = buf.lastIndexOf(LF)
+    if (last < i) {
+      const total = run + (buf.length - i)
+      this.run = total > limit - 1 ? -1 : total
+    } else {
+      this.run = buf.length - 1 - last
+      lastLf = last
+    }
+    this.period = period
+    this.lastLf = lastLf - buf.length
+  }
 }

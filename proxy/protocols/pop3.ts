@@ -22,7 +22,7 @@ import type {
 } from '../../shared/schema.ts'
 import { decoded, lineTooLongNote, mkNote, rawOf, rawSpan } from './common.ts'
 import { LineDecoder } from './line-decoder.ts'
-import { scanTextLines, type Line } from './lines.ts'
+import { LineLengthCheck, type Line } from './lines.ts'
 import {
   AUTHORIZATION_VERBS,
   multilineKind,
@@ -86,7 +86,7 @@ export class Pop3Decoder extends LineDecoder {
   /** A multi-line response in progress. */
   private multi:
     | { kind: 'lines'; cmd: Pending; status: StatusLine; statusLine: Line; statusAt: number; lines: string[]; dropped: number; last: Line | undefined; notes: Note[] }
-    | { kind: 'message'; cmd: Pending; index: number; writer: MessageWriter; size: number; start: number; source: 'pop3-retr' | 'pop3-top'; octets?: number; lineRun: number }
+    | { kind: 'message'; cmd: Pending; index: number; writer: MessageWriter; size: number; start: number; source: 'pop3-retr' | 'pop3-top'; octets?: number; lineCheck: LineLengthCheck }
     | undefined
   private messageCount = 0
 
@@ -319,7 +319,7 @@ export class Pop3Decoder extends LineDecoder {
           if (p.length === 0) continue
           m.size += p.length
           m.writer.write(p)
-          if (m.lineRun >= 0) m.lineRun = scanTextLines(p, m.lineRun, TEXT_LINE_LIMIT)
+          m.lineCheck.scan(p)
         }
         if (piece.done) this.finishMessage(at, piece.offset + piece.length, true, out)
         continue
@@ -372,7 +372,7 @@ export class Pop3Decoder extends LineDecoder {
       notes.push(mkNote('info', 'POP3_SIZE_MISMATCH', `The server announced ${m.octets} octets but sent ${m.size}`, 'Harmless for most clients; some use the count to show progress or to check the download.', 'RFC 1939 §5'))
     }
     // POP3 carries any line length (RFC 1939), but the message itself breaks RFC 5322.
-    if (m.lineRun < 0) {
+    if (m.lineCheck.tooLong) {
       notes.push(mkNote('info', 'POP3_MESSAGE_LINE_TOO_LONG', `A line of the message is over ${TEXT_LINE_LIMIT} bytes`, 'POP3 carries it, but the message breaks the 998-character line limit: some clients cut or wrap it; long lines need quoted-printable or base64.', 'RFC 5322 §2.1.1'))
     }
     out.push(decoded('server', at, { kind: 'body', protocol: 'pop3', phase: 'end', what: 'multiline', size: m.size }, { raw: { side: 'server', offset: m.start, length: end - m.start }, notes }))
@@ -504,7 +504,7 @@ export class Pop3Decoder extends LineDecoder {
       const writer = this.options.messages ? this.options.messages.open(index, source, { side: 'server', offset: start, framing: 'dot' }) : NOOP_WRITER
       this.framers.server.startDotBody()
       const octets = source === 'pop3-retr' ? /^(\d+) octets\b/i.exec(status.text) : null
-      this.multi = { kind: 'message', cmd, index, writer, size: 0, start, source, lineRun: 0 }
+      this.multi = { kind: 'message', cmd, index, writer, size: 0, start, source, lineCheck: new LineLengthCheck(TEXT_LINE_LIMIT) }
       if (octets) this.multi.octets = Number(octets[1])
       out.push(decoded('server', at, { kind: 'body', protocol: 'pop3', phase: 'start', what: 'multiline' }))
     }

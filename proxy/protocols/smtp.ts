@@ -23,7 +23,7 @@ import type {
 } from '../../shared/schema.ts'
 import { decoded, lineTooLongNote, mkNote, rawOf, rawSpan } from './common.ts'
 import { LineDecoder } from './line-decoder.ts'
-import { scanTextLines, type Line } from './lines.ts'
+import { LineLengthCheck, type Line } from './lines.ts'
 import { authCleartextNote, decodeBase64, exposesSecret, MASK, maskIn, SaslExchange, saslAuthItem } from './sasl.ts'
 import { parseCapabilities, parseReplyLine, replyStatus, smtpReplyNote, splitEnhanced } from './smtp-reply.ts'
 import { parseSmtpCommand, SMTP_VERBS, type ParsedSmtpCommand } from './smtp-command.ts'
@@ -86,7 +86,7 @@ interface OpenMessage {
   start: number
   source: 'smtp-data' | 'smtp-bdat'
   /** DATA: bytes of the current text line so far, or -1 once a line over the limit was seen. */
-  lineRun: number
+  lineCheck: LineLengthCheck
 }
 
 const NOOP_WRITER: MessageWriter = { write() {}, close() {} }
@@ -169,7 +169,7 @@ export class SmtpDecoder extends LineDecoder {
             if (p.length === 0) continue
             msg.size += p.length
             msg.writer?.write(p)
-            if (msg.lineRun >= 0) msg.lineRun = scanTextLines(p, msg.lineRun, TEXT_LINE_LIMIT)
+            msg.lineCheck.scan(p)
           }
           if (piece.done) this.finishData(at, piece.offset + piece.length, piece.bareLf === true, out)
           continue
@@ -413,7 +413,7 @@ export class SmtpDecoder extends LineDecoder {
     // A DATA body is one dot-terminated run of the client's stream; BDAT chunks are not.
     const wire: MessageWire | undefined = source === 'smtp-data' ? { side: 'client', offset: start, framing: 'dot' } : undefined
     const writer = this.options.messages ? this.options.messages.open(index, source, wire) : NOOP_WRITER
-    this.message = { index, writer, size: 0, start, source, lineRun: 0 }
+    this.message = { index, writer, size: 0, start, source, lineCheck: new LineLengthCheck(TEXT_LINE_LIMIT) }
   }
 
   private finishData(at: number, end: number, bareLf: boolean, out: Decoded[]): void {
@@ -425,7 +425,7 @@ export class SmtpDecoder extends LineDecoder {
     const ref = this.nextRef++
     const notes: Note[] = []
     this.checkSize(0, msg.size, notes)
-    if (msg.lineRun < 0) {
+    if (msg.lineCheck.tooLong) {
       notes.push(mkNote('warn', 'SMTP_LINE_TOO_LONG', `A line of the message is over ${TEXT_LINE_LIMIT} bytes`, 'Servers may refuse the message or break the line; long lines need quoted-printable or base64.', 'RFC 5321 §4.5.3.1.6'))
     }
     if (bareLf) {
