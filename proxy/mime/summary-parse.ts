@@ -21,10 +21,10 @@ export { SUMMARY_PARSE_BYTES }
 
 export interface SummaryParser {
   /**
-   * `done` runs once the chunk is taken (the worker counts the bytes in flight). `kept`:
-   * mailsplit had it and may still hold views into it; false, the bytes may be reused.
+   * `bytes` need only be valid during the call (the worker hands over views into its ring):
+   * what the parser keeps, it copies. `done` runs once it holds no copy of them any more.
    */
-  write(bytes: Uint8Array, done?: (kept: boolean) => void): void
+  write(bytes: Uint8Array, done?: () => void): void
   /**
    * Bytes that were never parsed (past a budget, or not sent). Once the root header showed
    * a single part (onBodyOnly), they are body bytes and count exactly; before that they
@@ -153,38 +153,68 @@ export function createSummaryParser(options: SummaryParserOptions = {}): Summary
   })
   splitter.on('end', settle)
 
+  // Until the root part is known, one write at a time goes to mailsplit: it splits on a
+  // later turn of the event loop, so without this every batch that arrived meanwhile went
+  // into its slow line walk (and stayed held there) before we learnt that a single part
+  // only needs counting.
+  let gated = false
+  const held: { buf: Buffer; done?: () => void }[] = []
+  const onIdle: (() => void)[] = []
+  const release = () => {
+    gated = false
+    while (!gated && held.length > 0) {
+      const next = held.shift()!
+      take(next.buf, next.done)
+    }
+    if (!gated) for (const run of onIdle.splice(0)) run()
+  }
+
+  const take = (buf: Buffer, done?: () => void) => {
+    if (bodyOnly && root && !failed && root.b64 === undefined) {
+      // Not through mailsplit: what it still holds from earlier writes it counts itself.
+      root.size += buf.length
+      done?.()
+      return
+    }
+    if (failed || parsed >= budget) {
+      if (!failed) skipped += buf.length
+      done?.()
+      return
+    }
+    const room = budget - parsed
+    const head = buf.length > room ? buf.subarray(0, room) : buf
+    parsed += head.length
+    skipped += buf.length - head.length
+    if (!headerEnded) {
+      const text = tail + head.toString('latin1')
+      headerEnded = text.includes('\n\n') || text.includes('\n\r\n')
+      tail = text.slice(-2)
+    }
+    if (bodyOnly && root) {
+      // A single base64 part: count its characters directly, ~20× faster than
+      // mailsplit's line walk (what mailsplit still holds it counts itself).
+      countBase64(direct, head)
+      done?.()
+      return
+    }
+    // mailsplit keeps views of what it is given (a pending partial line) past its callback.
+    const copy = Buffer.from(head)
+    if (root) {
+      splitter.write(copy, () => done?.())
+      return
+    }
+    gated = true
+    splitter.write(copy, () => {
+      done?.()
+      release()
+    })
+  }
+
   return {
     write(bytes, done) {
       const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-      if (bodyOnly && root && !failed && root.b64 === undefined) {
-        // Not through mailsplit: what it still holds from earlier writes it counts itself.
-        root.size += buf.length
-        done?.(false)
-        return
-      }
-      if (failed || parsed >= budget) {
-        if (!failed) skipped += buf.length
-        done?.(false)
-        return
-      }
-      const room = budget - parsed
-      const head = buf.length > room ? buf.subarray(0, room) : buf
-      parsed += head.length
-      skipped += buf.length - head.length
-      if (!headerEnded) {
-        const text = tail + head.toString('latin1')
-        headerEnded = text.includes('\n\n') || text.includes('\n\r\n')
-        tail = text.slice(-2)
-      }
-      if (bodyOnly && root) {
-        // A single base64 part: count its characters directly, ~20× faster than
-        // mailsplit's line walk (what mailsplit still holds it counts itself).
-        countBase64(direct, head)
-        done?.(false)
-        return
-      }
-      // No copy: the worker owns the transferred batch.
-      splitter.write(head as Uint8Array, () => done?.(true))
+      if (gated) held.push({ buf: Buffer.from(buf), done })
+      else take(buf, done)
     },
     skip(bytes) {
       skipped += bytes
@@ -225,10 +255,14 @@ export function createSummaryParser(options: SummaryParserOptions = {}): Summary
           if (failed) summary.error = failed
           resolve(summary)
         }
-        if (settled) return finish()
-        onSettled.push(finish)
-        splitter.resume()
-        splitter.end()
+        const close = () => {
+          if (settled) return finish()
+          onSettled.push(finish)
+          splitter.resume()
+          splitter.end()
+        }
+        if (gated) onIdle.push(close)
+        else close()
       })
     },
   }
@@ -243,7 +277,8 @@ function isAttachment(part: MimePartSummary): boolean {
 
 /**
  * Counts base64 characters (everything but line breaks and spaces) and the trailing '='
- * padding, so the decoded size is exact however the body was chunked.
+ * padding, so the decoded size is exact however the body was chunked: a chunk of nothing
+ * but padding and line breaks carries on the padding the one before ended with.
  */
 function countBase64(part: { b64?: number; pad?: number }, chunk: Buffer): void {
   let ws = 0
@@ -252,14 +287,17 @@ function countBase64(part: { b64?: number; pad?: number }, chunk: Buffer): void 
   for (let i = chunk.indexOf(32); i !== -1; i = chunk.indexOf(32, i + 1)) ws++
   part.b64! += chunk.length - ws
   let end = chunk.length - 1
-  while (end >= 0 && (chunk[end] === 10 || chunk[end] === 13 || chunk[end] === 32)) end--
-  if (end < 0) return
   let pad = 0
-  while (end >= 0 && chunk[end] === 0x3d && pad < 2) {
-    pad++
-    end--
+  for (; end >= 0; end--) {
+    const c = chunk[end]
+    if (c === 0x3d) pad++
+    else if (c !== 10 && c !== 13 && c !== 32) break
   }
-  part.pad = pad
+  if (end < 0) {
+    if (pad > 0) part.pad = Math.min(2, (part.pad ?? 0) + pad)
+    return
+  }
+  part.pad = Math.min(2, pad)
 }
 
 function decodeWords(value: string): string {

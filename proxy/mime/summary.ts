@@ -1,24 +1,23 @@
 // The MIME summary of a message that crossed the proxy, computed off the relay's thread.
 // The parse (summary-parse.ts, mailsplit) costs 5–10× the protocol decoder, so the relay
-// only copies message bytes into batches and posts them to one shared worker thread.
+// only copies message bytes into a ring shared with one worker thread (summary-ring.ts).
 //
 // The worker is started lazily, unref'd (it never keeps the process alive, except while
 // an end() waits for it) and started again if it dies. What it has not yet taken is
-// bounded: past MAX_IN_FLIGHT_BYTES queued, a message is no longer fed and its summary says
-// `truncated`; bytes past the parse budget are never sent at all, only counted.
+// bounded: when the ring is full, or past MAX_IN_FLIGHT_BYTES in flight, a message is no
+// longer fed and its summary says `truncated`; bytes past the parse budget are never
+// written at all, only counted.
 import { Worker } from 'node:worker_threads'
 import type { MessageSummary } from '../../shared/schema.ts'
-import { SUMMARY_BATCH_BYTES, SUMMARY_PARSE_BYTES, type SummaryWorkerReply, type SummaryWorkerRequest } from './summary-protocol.ts'
+import { SUMMARY_PARSE_BYTES, type SummaryWorkerReply, type SummaryWorkerRequest } from './summary-protocol.ts'
+import { createRingMemory, MAX_RECORD_BYTES, RingWriter } from './summary-ring.ts'
 
-export { SUMMARY_BATCH_BYTES, SUMMARY_PARSE_BYTES }
+export { SUMMARY_PARSE_BYTES }
 
-/** Full-sized batches the worker gave back, kept for reuse (fresh 256 KiB buffers cost page faults). */
-const MAX_FREE_BATCHES = 32
-/** Posted to the worker and not yet parsed, over all messages. */
+/** Written for the worker and not yet parsed, over all messages: the ring and the copies its parser holds. */
 export const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024
 /** An end() that gets no answer in this time resolves with an error, and the worker restarts. */
 export const SUMMARY_END_TIMEOUT_MS = 60_000
-const FIRST_BATCH_BYTES = 16 * 1024
 /** How far into a message to look for the end of its header block. */
 const HEADER_PROBE_BYTES = 64 * 1024
 
@@ -33,15 +32,13 @@ interface Pending {
   timer: NodeJS.Timeout
 }
 
-/** The shared worker, its in-flight counter and the end() calls waiting on it. */
+/** The shared worker, the ring to it and the end() calls waiting on it. */
 interface Lane {
   worker: Worker
-  inFlight: Int32Array
+  ring: RingWriter
   pending: Map<number, Pending>
   /** Summarizers told that their message is a single part: they stop sending bytes. */
   bodyOnly: Map<number, () => void>
-  /** Full-sized batches back from the worker, ready for reuse. */
-  free: Buffer[]
   dead?: string
   /** Fails what is pending and terminates the worker; the next summarizer starts another. */
   stop(why: string): void
@@ -51,21 +48,18 @@ let lane: Lane | undefined
 let nextId = 1
 
 function startLane(): Lane {
-  const inFlight = new Int32Array(new SharedArrayBuffer(4))
+  const memory = createRingMemory()
   const worker = new Worker(new URL('./summary-worker.mjs', import.meta.url), {
-    workerData: { inFlight: inFlight.buffer },
+    workerData: { ring: memory },
     // No node flags: the worker's entry loads tsx itself. Inherited ones break it:
     // `--input-type` (node -e) fails the worker, and process-wide ones (--expose-gc,
     // --max-old-space-size) make an explicit execArgv throw.
     execArgv: [],
   })
   worker.unref()
-  const l: Lane = { worker, inFlight, pending: new Map(), bodyOnly: new Map(), free: [], stop: (why) => die(why) }
+  const ring = new RingWriter(memory, () => post(l, { op: 'wake' }))
+  const l: Lane = { worker, ring, pending: new Map(), bodyOnly: new Map(), stop: (why) => die(why) }
   worker.on('message', (msg: SummaryWorkerReply) => {
-    if (msg.op === 'free') {
-      if (l.free.length < MAX_FREE_BATCHES) l.free.push(Buffer.from(msg.bytes.buffer, 0, SUMMARY_BATCH_BYTES))
-      return
-    }
     if (msg.op === 'body-only') {
       l.bodyOnly.get(msg.id)?.()
       return
@@ -93,8 +87,8 @@ function startLane(): Lane {
   return l
 }
 
-function post(l: Lane, msg: SummaryWorkerRequest, transfer?: ArrayBuffer[]): void {
-  if (!l.dead) l.worker.postMessage(msg, transfer)
+function post(l: Lane, msg: SummaryWorkerRequest): void {
+  if (!l.dead) l.worker.postMessage(msg)
 }
 
 /** Stops the shared worker; summaries it still owed resolve with an error. A next one starts it again. */
@@ -117,13 +111,9 @@ export function createMessageSummarizer(options: { parseBytes?: number; maxInFli
     return { write() {}, end: () => Promise.resolve(summary) }
   }
   const id = nextId++
-  post(l, { op: 'open', id, parseBytes: budget })
-  let batch: Buffer | undefined
-  let used = 0
-  let sentFull = false
-  let accepted = 0 // bytes batched or sent, at most `budget`
+  let accepted = 0 // bytes written to the ring or refused, at most `budget`
   let skipped = 0
-  let starved = false // the in-flight cap was hit: nothing more is sent for this message
+  let starved = false // the ring was full: nothing more is written for this message
   // The worker said the root is a single part: from now on bytes are only counted. The
   // summary is the same whenever this arrives: the worker counts unsent bytes exactly once
   // it knows (summary-parse.ts, skip()).
@@ -131,27 +121,10 @@ export function createMessageSummarizer(options: { parseBytes?: number; maxInFli
   l.bodyOnly.set(id, () => (bodyOnly = true))
   let ended: Promise<MessageSummary> | undefined
 
-  const flush = () => {
-    if (!batch || used === 0) return
-    if (starved || l.dead || Atomics.load(l.inFlight, 0) + used > maxInFlight) {
-      // Stop for good: a parse resumed after a hole would read the rest as garbage.
-      starved = true
-      skipped += used
-    } else {
-      // allocUnsafeSlow below: the batch owns its ArrayBuffer, so transferring it detaches
-      // nothing else (a pooled Buffer would take Node's shared pool with it).
-      const bytes = used === batch.length ? batch : batch.subarray(0, used)
-      Atomics.add(l.inFlight, 0, used)
-      post(l, { op: 'data', id, bytes }, [batch.buffer as ArrayBuffer])
-    }
-    batch = undefined
-    used = 0
-  }
-
   // Most mail is one text part. Deciding that here, from the header block, saves copying
-  // and posting its body only for the worker to count it. The rule is deliberately
-  // narrower than the worker's (summary-parse.ts): no 'multipart/' and no 'base64' anywhere
-  // in the header block means the worker would say body-only too, so the summary is the same.
+  // its body only for the worker to count it. The rule is deliberately narrower than the
+  // worker's (summary-parse.ts): no 'multipart/' and no 'base64' anywhere in the header
+  // block means the worker would say body-only too, so the summary is the same.
   let probe: string | undefined = ''
   const decide = (bytes: Uint8Array): number => {
     const before = probe!.length
@@ -167,13 +140,6 @@ export function createMessageSummarizer(options: { parseBytes?: number; maxInFli
     return m.index + m[0].length - before
   }
 
-  /** A batch for at least `bytes`: 16 KiB doubled up to 256 KiB; full-sized ones come back from the worker. */
-  const newBatch = (bytes: number): Buffer => {
-    let size = FIRST_BATCH_BYTES
-    while (size < bytes && size < SUMMARY_BATCH_BYTES) size *= 2
-    return (size === SUMMARY_BATCH_BYTES ? l.free.pop() : undefined) ?? Buffer.allocUnsafeSlow(size)
-  }
-
   const accept = (bytes: Uint8Array) => {
     let chunk = bytes
     const room = budget - accepted
@@ -183,28 +149,15 @@ export function createMessageSummarizer(options: { parseBytes?: number; maxInFli
     }
     accepted += chunk.length
     while (chunk.length > 0) {
-      if (starved) {
+      // Stop for good once a write is refused: a parse resumed after a hole would read the
+      // rest as garbage. The caller's bytes are copied: they may be a view the decoder reuses.
+      const n = Math.min(chunk.length, MAX_RECORD_BYTES)
+      if (starved || l.dead || !l.ring.put(id, chunk.subarray(0, n), maxInFlight)) {
+        starved = true
         skipped += chunk.length
         return
       }
-      // Batches start small and double up to SUMMARY_BATCH_BYTES, so a thousand open
-      // sessions with short messages do not each hold 256 KiB. Once a full batch went out,
-      // the message is a large one: the next batches are full-sized from the start.
-      if (!batch) batch = newBatch(sentFull ? SUMMARY_BATCH_BYTES : chunk.length)
-      else if (used + chunk.length > batch.length && batch.length < SUMMARY_BATCH_BYTES) {
-        const grown = newBatch(used + chunk.length)
-        batch.copy(grown, 0, 0, used)
-        batch = grown
-      }
-      // The chunk is copied: the caller's buffer may be a view the decoder reuses.
-      const n = Math.min(chunk.length, batch.length - used)
-      batch.set(chunk.subarray(0, n), used)
-      used += n
       chunk = chunk.subarray(n)
-      if (used === batch.length) {
-        if (batch.length === SUMMARY_BATCH_BYTES) sentFull = true
-        flush()
-      }
     }
   }
 
@@ -229,7 +182,6 @@ export function createMessageSummarizer(options: { parseBytes?: number; maxInFli
     end() {
       if (ended) return ended
       l.bodyOnly.delete(id)
-      flush()
       ended = new Promise<MessageSummary>((resolve) => {
         if (l.dead) {
           resolve({ attachments: [], truncated: true, error: `summary worker stopped: ${l.dead}` })
