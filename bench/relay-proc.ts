@@ -21,15 +21,20 @@ let stats: () => Promise<{ sessions: number; gaps: number; bytes: number }> = as
 let dataDir: string | undefined
 let tapNs = 0n
 
-/** CPU time of this process's main thread (the relay's), in µs, from /proc (Linux). */
+/** CPU time of this process's main thread (the relay's), in µs, from /proc (Linux):
+ * schedstat's nanoseconds, else stat's clock ticks. */
 function mainThreadCpuUs(): number {
   try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the command name.
-    return ((Number(f[11]) + Number(f[12])) * 1e6) / 100
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e3
   } catch {
-    return NaN
+    try {
+      const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      // Fields 14 and 15 (utime, stime) are the 12th and 13th after the command name.
+      return ((Number(f[11]) + Number(f[12])) * 1e6) / 100
+    } catch {
+      return NaN
+    }
   }
 }
 
