@@ -252,6 +252,18 @@ export function replayAllSplits(
   return whole
 }
 
+/** `bytes` cut at the given points (taken modulo its length + 1, sorted, repeats dropped): fuzzed chunking. */
+export function cutAt(bytes: Buffer, cuts: number[]): Buffer[] {
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b)
+  const chunks: Buffer[] = []
+  let last = 0
+  for (const p of [...points, bytes.length]) {
+    chunks.push(bytes.subarray(last, p))
+    last = p
+  }
+  return chunks
+}
+
 /**
  * Compares with a golden JSON file; `UPDATE_GOLDEN=1` rewrites it instead. Review a
  * rewritten golden by eye: it must be right, not just self-consistent.

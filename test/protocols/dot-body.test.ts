@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { LineFramer } from '../../proxy/protocols/lines.ts'
+import { cutAt } from '../helpers/transcript.ts'
 
 const runs = Number(process.env.FUZZ_RUNS ?? 300)
 const seed = Number(process.env.FUZZ_SEED ?? 20261126)
@@ -32,13 +33,7 @@ test('readDotBody unstuffs like the line-by-line reference, however the body is 
     fc.property(fc.array(piece, { maxLength: 60 }), fc.array(fc.nat(), { maxLength: 8 }), (pieces, cuts) => {
       const wire = Buffer.from(pieces.join('') + '\r\n.\r\n', 'latin1')
       const want = reference(wire.toString('latin1'))
-      const points = [...new Set(cuts.map((c) => c % (wire.length + 1)))].sort((a, b) => a - b)
-      const chunks: Buffer[] = []
-      let last = 0
-      for (const p of [...points, wire.length]) {
-        chunks.push(wire.subarray(last, p))
-        last = p
-      }
+      const chunks = cutAt(wire, cuts)
       const f = new LineFramer()
       f.startDotBody()
       const out: Buffer[] = []

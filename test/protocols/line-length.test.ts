@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { LineLengthCheck } from '../../proxy/protocols/lines.ts'
+import { cutAt } from '../helpers/transcript.ts'
 
 const runs = Number(process.env.FUZZ_RUNS ?? 300)
 const seed = Number(process.env.FUZZ_SEED ?? 20261126)
@@ -20,17 +21,6 @@ function reference(text: Buffer, limit: number): boolean {
     }
   }
   return run > limit - 1
-}
-
-function cut(text: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b)
-  const chunks: Buffer[] = []
-  let last = 0
-  for (const p of [...points, text.length]) {
-    chunks.push(text.subarray(last, p))
-    last = p
-  }
-  return chunks
 }
 
 function check(chunks: Buffer[], limit: number): boolean {
@@ -51,7 +41,7 @@ test('evenly spaced lines with one changed: the same answer as the byte-by-byte 
         const text = Buffer.alloc(length, 'A')
         for (let i = spacing - 1; i < length; i += spacing) text[i] = 0x0a
         if (planted && length > 0) text[planted[0] % length] = planted[1] ? 0x0a : 0x41
-        assert.equal(check(cut(text, cuts), limit), reference(text, limit))
+        assert.equal(check(cutAt(text, cuts), limit), reference(text, limit))
       },
     ),
     { seed, numRuns: runs },
@@ -67,7 +57,7 @@ test('irregular lines: the same answer as the byte-by-byte reference, however cu
       fc.array(fc.nat(), { maxLength: 12 }),
       (limit, lengths, open, cuts) => {
         const text = Buffer.from(lengths.map((n) => 'x'.repeat(n) + '\n').join('') + (open ? 'tail' : ''))
-        assert.equal(check(cut(text, cuts), limit), reference(text, limit))
+        assert.equal(check(cutAt(text, cuts), limit), reference(text, limit))
       },
     ),
     { seed, numRuns: runs },
@@ -77,12 +67,12 @@ test('irregular lines: the same answer as the byte-by-byte reference, however cu
 test('a base64 body of 76-character lines passes at the SMTP limit; one line of 999 characters does not', () => {
   const line = 'QUFB'.repeat(19) + '\r\n'
   const body = Buffer.from(line.repeat(5000))
-  const chunks = cut(body, [65536, 131072, 200001, 300000])
+  const chunks = cutAt(body, [65536, 131072, 200001, 300000])
   assert.equal(check(chunks, 1000), false)
   const long = Buffer.from(line.repeat(2500) + 'Q'.repeat(999) + '\r\n' + line.repeat(2500))
   assert.equal(reference(long, 1000), true)
-  assert.equal(check(cut(long, [65536, 131072]), 1000), true)
+  assert.equal(check(cutAt(long, [65536, 131072]), 1000), true)
   // 998 characters and CRLF is exactly 1000: allowed.
   const edge = Buffer.from(line.repeat(2500) + 'Q'.repeat(998) + '\r\n' + line.repeat(2500))
-  assert.equal(check(cut(edge, [65536, 131072]), 1000), false)
+  assert.equal(check(cutAt(edge, [65536, 131072]), 1000), false)
 })
