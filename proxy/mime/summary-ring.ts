@@ -13,6 +13,12 @@
 /** Two messages' parse budgets: one large message never finds the ring full, even if the
  * worker falls behind. Its pages are only touched as far as the writer has gone. */
 export const SUMMARY_RING_BYTES = 64 * 1024 * 1024
+/**
+ * An empty ring whose writer is past this starts again at 0. Until the reader next runs,
+ * the room is then this much, not the whole ring: it only happens when the reader has
+ * just caught up.
+ */
+export const REWIND_BYTES = 8 * 1024 * 1024
 /** The largest record; bigger writes are cut into several. */
 export const MAX_RECORD_BYTES = 1024 * 1024
 
@@ -60,12 +66,17 @@ class Ring {
 }
 
 export class RingWriter extends Ring {
+  /** Where an empty ring starts again at 0 (see put). */
+  private readonly rewindAt: number
+
   /** `wake` runs when a record lands while the reader sleeps (RingReader.sleep). */
   constructor(
     memory: RingMemory,
     private readonly wake: () => void = () => {},
+    options: { rewindAt?: number } = {},
   ) {
     super(memory)
+    this.rewindAt = options.rewindAt ?? Math.min(REWIND_BYTES, this.size / 2)
   }
 
   /**
@@ -78,8 +89,10 @@ export class RingWriter extends Ring {
     const read = Atomics.load(this.ctrl, READ)
     let at = Atomics.load(this.ctrl, WRITE)
     if (at >= read) {
-      // Room at the end, unless ending exactly there would make WRITE === READ (0).
-      if (this.size - at < need || (this.size - at === need && read === 0)) {
+      // Room at the end, unless ending exactly there would make WRITE === READ (0). An
+      // empty ring past REWIND_BYTES starts again at 0: while the worker keeps up, the
+      // bytes go through the same cache-warm few MiB instead of all of the ring's memory.
+      if (this.size - at < need || (this.size - at === need && read === 0) || (at === read && at >= this.rewindAt && need < at)) {
         if (need >= read) return false
         this.i32[(at >> 2) + 1] = WRAP
         at = 0

@@ -10,9 +10,10 @@ import { createRingMemory, MAX_RECORD_BYTES, RingReader, RingWriter } from '../.
 
 const NO_CAP = Number.MAX_SAFE_INTEGER
 
-function pair(bytes: number) {
+/** A writer and a reader; `rewindAt` defaults to never, so that layouts are as written. */
+function pair(bytes: number, rewindAt = Number.POSITIVE_INFINITY) {
   const memory = createRingMemory(bytes)
-  return { w: new RingWriter(memory), r: new RingReader(memory) }
+  return { w: new RingWriter(memory, undefined, { rewindAt }), r: new RingReader(memory) }
 }
 
 function drainAll(r: RingReader): [number, Buffer][] {
@@ -66,6 +67,24 @@ test('after a wrap, a record that would end exactly at the reader is refused', (
   ])
 })
 
+test('an empty ring past the rewind point starts again at 0, leaving room up to the reader until it catches up', () => {
+  const { w, r } = pair(256, 64)
+  for (let i = 0; i < 3; i++) w.put(i, Buffer.alloc(24, i), NO_CAP) // 0..96
+  drainAll(r) // empty, the reader at 96: past 64
+  assert.equal(w.put(3, Buffer.alloc(24, 3), NO_CAP), true) // rewound: 0..32
+  assert.equal(w.put(4, Buffer.alloc(56, 4), NO_CAP), false, 'room only up to the reader (96) until it has read')
+  assert.equal(w.put(5, Buffer.alloc(48, 5), NO_CAP), true) // 32..88
+  assert.deepEqual(drainAll(r), [
+    [3, Buffer.alloc(24, 3)],
+    [5, Buffer.alloc(48, 5)],
+  ])
+  // The reader caught up at 88, past the rewind point: the next record starts at 0 again.
+  assert.equal(w.put(6, Buffer.alloc(40, 6), NO_CAP), true) // rewound again: 0..48
+  drainAll(r)
+  assert.equal(w.put(7, Buffer.alloc(8, 7), NO_CAP), true) // at 48, under 64: no rewind, 48..64
+  assert.deepEqual(drainAll(r), [[7, Buffer.alloc(8, 7)]])
+})
+
 test('the in-flight cap counts unread records and what the reader holds', () => {
   const { w, r } = pair(1024)
   assert.equal(w.put(1, Buffer.alloc(100), 200), true)
@@ -88,8 +107,9 @@ test('any interleaving of writes and drains delivers exactly the accepted bytes,
   fc.assert(
     fc.property(
       fc.array(fc.oneof(fc.record({ id: fc.integer({ min: 1, max: 3 }), len: fc.integer({ min: 0, max: 90 }) }), fc.constant('drain' as const)), { maxLength: 200 }),
-      (ops) => {
-        const { w, r } = pair(256)
+      fc.constantFrom(Number.POSITIVE_INFINITY, 64, 128),
+      (ops, rewindAt) => {
+        const { w, r } = pair(256, rewindAt)
         const sent = new Map<number, number[]>()
         const got = new Map<number, number[]>()
         let seq = 0
@@ -137,7 +157,7 @@ test('a writer and a reader on two threads: every byte arrives once, in order, t
   const memory = createRingMemory(4096)
   const total = 1_000_000
   const worker = new Worker(new URL('./ring-reader-worker.mjs', import.meta.url), { workerData: { memory, total } })
-  const w = new RingWriter(memory, () => worker.postMessage('wake'))
+  const w = new RingWriter(memory, () => worker.postMessage('wake'), { rewindAt: 1024 })
   const done = new Promise<{ n: number; bad: number }>((resolve, reject) => {
     worker.once('message', resolve)
     worker.once('error', reject)
