@@ -19,6 +19,9 @@ import type {
   UntaggedItem,
 } from '../../shared/schema.ts'
 import { imapExplain } from '../../shared/explain/imap.ts'
+
+/** The explanation table's keys (a Set: `in` on the table also walks its prototype on a miss). */
+const KNOWN_EXPLAIN = new Set(Object.keys(imapExplain))
 import { decoded, OpaqueTail } from './common.ts'
 import { DeflateReader } from './imap-compress.ts'
 import { ImapFramer, renderLine, type LiteralMode, type LiteralStart, type LogicalLine } from './imap-framing.ts'
@@ -243,7 +246,7 @@ class ImapDecoder implements Decoder {
     // Only keys the explanation table has: a capability or code nobody described yet
     // would be a dangling key in the dashboard.
     if (item && 'explain' in item && item.explain) {
-      const known = item.explain.filter((k) => k in imapExplain)
+      const known = item.explain.filter((k) => KNOWN_EXPLAIN.has(k))
       if (known.length) item.explain = known
       else delete item.explain
     }
