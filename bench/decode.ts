@@ -94,7 +94,10 @@ function benchPairs(name: string, dec: Decoder, greeting: string, command: strin
 /** The summary the recorder runs on each message: until end() resolves, all of it. */
 async function benchSummary(): Promise<Row> {
   const s = createMessageSummarizer()
-  const head = Buffer.from('From: a@b\r\nTo: c@d\r\nSubject: big\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n')
+  // Multipart, so that it is parsed: a single text part is only counted, on the relay's side.
+  const head = Buffer.from(
+    'From: a@b\r\nTo: c@d\r\nSubject: big\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n',
+  )
   const chunk = bodyChunk()
   const size = 32 * MB // what it parses at most (SUMMARY_PARSE_BYTES)
   const t0 = performance.now()
@@ -104,8 +107,9 @@ async function benchSummary(): Promise<Row> {
     s.write(chunk)
     bytes += chunk.length
   }
+  s.write(Buffer.from('\r\n--b--\r\n'))
   await s.end()
-  return { name: `MIME summary ${size / MB} MB (parse cap)`, bytes, ms: performance.now() - t0, events: 0 }
+  return { name: `MIME summary ${size / MB} MB multipart`, bytes, ms: performance.now() - t0, events: 0 }
 }
 
 /** What a bare scan of the same bytes costs: the floor any decoder sits on. */
@@ -122,7 +126,7 @@ function benchIndexOfFloor(): Row {
   return { name: `indexOf floor ${bodyMb} MB`, bytes, ms: performance.now() - t0, events: hits }
 }
 
-const rows: Row[] = [
+const all = async (): Promise<Row[]> => [
   benchIndexOfFloor(),
   benchSmtpData(),
   benchPop3Retr(),
@@ -132,6 +136,9 @@ const rows: Row[] = [
   benchPairs('POP3 100k LIST/listing pairs', createPop3Decoder(), '+OK ready\r\n', 'LIST\r\n', '+OK 2 messages\r\n1 120\r\n2 200\r\n.\r\n'),
   await benchSummary(),
 ]
+// Twice, and the second is shown: a relay that has run for a while has its decoders compiled.
+await all()
+const rows = await all()
 
 const pad = (s: string, n: number) => s.padEnd(n)
 console.log(`${pad('case', 34)} ${pad('MB', 8)} ${pad('ms', 9)} ${pad('MB/s', 9)} ${pad('events', 8)} events/s`)
