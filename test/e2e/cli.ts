@@ -1,14 +1,11 @@
 // The real `mailtap` command for end-to-end tests: spawns bin/mailtap.mjs with a fresh data
 // directory, reads the bound routes and the dashboard URL from its stdout, and talks to
 // its HTTP API like any user would.
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { Protocol, Session, SessionEvent } from '../../shared/schema.ts'
-
-const BIN = path.resolve(import.meta.dirname, '../../bin/mailtap.mjs')
-const START_TIMEOUT_MS = 20_000
+import { spawnCli } from '../helpers/cli-process.ts'
 
 export interface RunningCli {
   /** The listening port of each route, by the route's protocol (first route wins). */
@@ -31,40 +28,9 @@ export interface RunningCli {
 /** Spawns `mailtap --data TMP --http 127.0.0.1:0 --route R...` and waits for its start lines. */
 export async function startCli(routes: string[], extraArgs: string[] = []): Promise<RunningCli> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailtap-e2e-'))
-  const args = [BIN, '--data', dataDir, '--http', '127.0.0.1:0', ...routes.flatMap((r) => ['--route', r]), ...extraArgs]
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  // A test run that ends early (--test-force-exit, a crash) must not leave mailtap running.
-  const killOnExit = () => child.kill('SIGKILL')
-  process.once('exit', killOnExit)
-  void exited.then(() => process.off('exit', killOnExit))
-  const output = () => `stdout:\n${stdout}\nstderr:\n${stderr}`
-
   // 'dashboard:' comes after every 'route:' line.
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`mailtap did not print its dashboard line in time\n${output()}`)), START_TIMEOUT_MS)
-    const fail = (err: Error) => {
-      clearTimeout(timer)
-      child.kill('SIGKILL')
-      reject(err)
-    }
-    const check = () => {
-      if (/^dashboard: \S+/m.test(stdout)) {
-        clearTimeout(timer)
-        child.stdout!.off('data', check)
-        child.off('exit', onExit)
-        resolve()
-      }
-    }
-    const onExit = (code: number | null) => fail(new Error(`mailtap exited (${code}) before it was ready\n${output()}`))
-    child.stdout!.on('data', check)
-    child.once('exit', onExit)
-  })
-
+  const cli = await spawnCli(['--data', dataDir, '--http', '127.0.0.1:0', ...routes.flatMap((r) => ['--route', r]), ...extraArgs], /^dashboard: \S+/m)
+  const stdout = cli.stdout
   const ports: Partial<Record<Protocol, number>> = {}
   for (const m of stdout.matchAll(/^route: (smtp|pop3|imap)s?:\/\/[^\s]*:(\d+) → /gm)) {
     const protocol = m[1] as Protocol
@@ -91,7 +57,7 @@ export async function startCli(routes: string[], extraArgs: string[] = []): Prom
     ports,
     baseUrl,
     dataDir,
-    output,
+    output: cli.output,
     get,
     getText,
     post,
@@ -106,12 +72,7 @@ export async function startCli(routes: string[], extraArgs: string[] = []): Prom
       }
     },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const killer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-        child.kill('SIGTERM')
-        await exited
-        clearTimeout(killer)
-      }
+      await cli.stop()
       rmSync(dataDir, { recursive: true, force: true })
     },
   }

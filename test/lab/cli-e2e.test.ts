@@ -4,7 +4,7 @@
 // API at the printed dashboard URL.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -12,10 +12,9 @@ import path from 'node:path'
 import { ImapFlow } from 'imapflow'
 import type { Session, SessionEvent } from '../../shared/schema.ts'
 import { python as pythonScript, scripts } from '../helpers/clients.ts'
+import { BIN, ROOT, spawnCli } from '../helpers/cli-process.ts'
 import { python, RawClient, run } from './helpers.ts'
 
-const ROOT = path.resolve(import.meta.dirname, '../..')
-const BIN = path.join(ROOT, 'bin/mailtap.mjs')
 
 interface Cli {
   stdout: string
@@ -31,30 +30,9 @@ interface Cli {
 /** Starts `mailtap` like a user would, and waits for the whole banner. */
 async function startCli(extra: string[] = []): Promise<Cli> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'mailtap-lab-e2e-'))
-  const child: ChildProcess = spawn(process.execPath, [BIN, '--data', dataDir, '--http', '127.0.0.1:0', '--lab-ports', 'auto', ...extra], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout!.on('data', (b: Buffer) => (stdout += b.toString('utf8')))
-  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString('utf8')))
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   // The banner ends with the "type by hand" line.
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner within 60 s; stdout: ${stdout} stderr: ${stderr}`)), 60_000)
-    const check = () => {
-      if (/^ {2}type by hand .*\n/m.test(stdout)) {
-        clearTimeout(timer)
-        resolve()
-      }
-    }
-    child.stdout!.on('data', check)
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`mailtap exited with ${code}: ${stderr}`))
-    })
-  })
+  const cli = await spawnCli(['--data', dataDir, '--http', '127.0.0.1:0', '--lab-ports', 'auto', ...extra], /^ {2}type by hand .*\n/m, 60_000)
+  const stdout = cli.stdout
   const grab = (re: RegExp) => {
     const m = re.exec(stdout)
     assert.ok(m, `banner has ${re}:\n${stdout}`)
@@ -66,10 +44,10 @@ async function startCli(extra: string[] = []): Promise<Cli> {
   }
   return {
     get stdout() {
-      return stdout
+      return cli.stdout
     },
     get stderr() {
-      return stderr
+      return cli.stderr
     },
     dashboard: grab(/^ {2}Dashboard +(\S+)$/m).replace(/\/?$/, '/'),
     ports: {
@@ -83,8 +61,7 @@ async function startCli(extra: string[] = []): Promise<Cli> {
     examples,
     dataDir,
     async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM')
-      await exited
+      await cli.stop()
       await rm(dataDir, { recursive: true, force: true })
     },
   }

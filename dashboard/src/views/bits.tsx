@@ -1,4 +1,6 @@
-// Small shared pieces: the TLS lock, the C/S gutter, downloads of generated files.
+// Small shared pieces: the TLS lock, the C/S gutter, downloads of generated files, the
+// modal dialog and its busy/error state.
+import { useState, type ReactNode } from 'react'
 import { useT } from '../i18n/index.ts'
 import type { TlsState } from '../state/format.ts'
 
@@ -51,4 +53,61 @@ export function downloadBlob(blob: Blob, filename: string): void {
   a.click()
   a.remove()
   setTimeout(() => URL.revokeObjectURL(url), 10_000)
+}
+
+/**
+ * A modal dialog over the page: a click outside it closes it; its title and help text come
+ * first. With `onSubmit` it is a form (Enter submits), otherwise a plain box.
+ */
+export function Dialog(props: { title: string; help: string; testId: string; onClose: () => void; onSubmit?: () => void; children: ReactNode }) {
+  const { title, help, testId, onClose, onSubmit, children } = props
+  const box = {
+    className: 'dialog',
+    role: 'dialog',
+    'aria-label': title,
+    onClick: (e: { stopPropagation(): void }) => e.stopPropagation(),
+    'data-testid': testId,
+  }
+  const body = (
+    <>
+      <h2>{title}</h2>
+      <p className="muted">{help}</p>
+      {children}
+    </>
+  )
+  return (
+    <div className="drawer-backdrop center" onClick={onClose}>
+      {onSubmit ? (
+        <form
+          {...box}
+          onSubmit={(e) => {
+            e.preventDefault()
+            onSubmit()
+          }}
+        >
+          {body}
+        </form>
+      ) : (
+        <div {...box}>{body}</div>
+      )}
+    </div>
+  )
+}
+
+/** An action a dialog runs: busy while it runs, and the message of what it threw. */
+export function useAction(): { busy: boolean; error: string | undefined; run(action: () => Promise<void>): Promise<void> } {
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<string | undefined>()
+  const run = async (action: () => Promise<void>) => {
+    setBusy(true)
+    setError(undefined)
+    try {
+      await action()
+    } catch (err) {
+      setError((err as Error).message)
+    } finally {
+      setBusy(false)
+    }
+  }
+  return { busy, error, run }
 }

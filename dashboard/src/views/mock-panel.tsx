@@ -8,63 +8,42 @@ import { getSession, listMocks, startMock, stopMock } from '../live/api.ts'
 import { listSync, useObservable } from '../live/sync.ts'
 import { mockSessionsOf, runs, useRuns, type MockRun } from '../state/replays.ts'
 import { hrefFor } from '../state/route.ts'
+import { Dialog, useAction } from './bits.tsx'
 import { Notes } from './event-line.tsx'
 
 export function MockDialog({ session, onClose }: { session: Session; onClose: () => void }) {
   const t = useT()
   const [listen, setListen] = useState(`${session.protocol}://127.0.0.1:0`)
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<string | undefined>()
+  const { busy, error, run } = useAction()
 
-  const submit = async () => {
-    setBusy(true)
-    setError(undefined)
-    try {
+  const submit = () =>
+    run(async () => {
       const startedAt = Date.now()
       const { url, mockId } = await startMock(session.id, listen.trim())
       runs.addMock({ mockId, url, of: session.id, sessions: [], startedAt })
       onClose()
-    } catch (err) {
-      setError((err as Error).message)
-    } finally {
-      setBusy(false)
-    }
-  }
+    })
 
   return (
-    <div className="drawer-backdrop center" onClick={onClose}>
-      <form
-        className="dialog"
-        role="dialog"
-        aria-label={t('mockTitle')}
-        onClick={(e) => e.stopPropagation()}
-        onSubmit={(e) => {
-          e.preventDefault()
-          void submit()
-        }}
-        data-testid="mock-dialog"
-      >
-        <h2>{t('mockTitle')}</h2>
-        <p className="muted">{t('mockHelp')}</p>
-        <label className="field">
-          <span>{t('mockListen')}</span>
-          <input type="text" className="mono" value={listen} onChange={(e) => setListen(e.target.value)} spellCheck={false} data-testid="mock-listen" />
-        </label>
-        {error && (
-          <div className="note note-error" data-testid="mock-error">
-            {error}
-          </div>
-        )}
-        <div className="dialog-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            {t('cancel')}
-          </button>
-          <button type="submit" className="btn primary" disabled={busy || !listen.trim()} data-testid="mock-go">
-            {busy ? t('mockStarting') : t('mockGo')}
-          </button>
+    <Dialog title={t('mockTitle')} help={t('mockHelp')} testId="mock-dialog" onClose={onClose} onSubmit={() => void submit()}>
+      <label className="field">
+        <span>{t('mockListen')}</span>
+        <input type="text" className="mono" value={listen} onChange={(e) => setListen(e.target.value)} spellCheck={false} data-testid="mock-listen" />
+      </label>
+      {error && (
+        <div className="note note-error" data-testid="mock-error">
+          {error}
         </div>
-      </form>
-    </div>
+      )}
+      <div className="dialog-actions">
+        <button type="button" className="btn" onClick={onClose}>
+          {t('cancel')}
+        </button>
+        <button type="submit" className="btn primary" disabled={busy || !listen.trim()} data-testid="mock-go">
+          {busy ? t('mockStarting') : t('mockGo')}
+        </button>
+      </div>
+    </Dialog>
   )
 }
 

@@ -8,6 +8,7 @@ import { replaySession, type DiffRow, type ReplayRequest } from '../live/api.ts'
 import { listSync, useObservable } from '../live/sync.ts'
 import { replaySessionOf, runs, useRuns, type ReplayRun } from '../state/replays.ts'
 import { hrefFor } from '../state/route.ts'
+import { Dialog } from './bits.tsx'
 import { Notes } from './event-line.tsx'
 
 /** Starts a replay of `of`; the result lands in the run store, whatever view is open then. */
@@ -43,75 +44,61 @@ export function ReplayDialog({ session, onClose }: { session: Session; onClose: 
   }
 
   return (
-    <div className="drawer-backdrop center" onClick={onClose}>
-      <form
-        className="dialog"
-        role="dialog"
-        aria-label={t('replayTitle')}
-        onClick={(e) => e.stopPropagation()}
-        onSubmit={(e) => {
-          e.preventDefault()
-          submit()
-        }}
-        data-testid="replay-dialog"
-      >
-        <h2>{t('replayTitle')}</h2>
-        <p className="muted">{t('replayHelp')}</p>
+    <Dialog title={t('replayTitle')} help={t('replayHelp')} testId="replay-dialog" onClose={onClose} onSubmit={submit}>
+      <label className="field">
+        <span>{t('replayTarget')}</span>
+        <input
+          type="text"
+          className="mono"
+          value={to}
+          placeholder={`${session.protocol}://host:port`}
+          required
+          onChange={(e) => setTo(e.target.value)}
+          spellCheck={false}
+          data-testid="replay-to"
+        />
+      </label>
+      <div className="field-row">
         <label className="field">
-          <span>{t('replayTarget')}</span>
+          <span>{t('replayUser')}</span>
+          <input type="text" value={user} onChange={(e) => setUser(e.target.value)} autoComplete="off" data-testid="replay-user" />
+        </label>
+        <label className="field">
+          <span>{t('replayPassword')}</span>
+          <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" data-testid="replay-password" />
+        </label>
+      </div>
+      <p className="muted small">{t('replayCredentialsHelp')}</p>
+      <fieldset className="field">
+        <legend>{t('replayPacing')}</legend>
+        <label className="check">
+          <input type="radio" name="pacing" checked={pacing === 'lockstep'} onChange={() => setPacing('lockstep')} data-testid="replay-lockstep" />
+          {t('replayLockstep')}
+        </label>
+        <label className="check">
+          <input type="radio" name="pacing" checked={pacing === 'speed'} onChange={() => setPacing('speed')} data-testid="replay-timed" />
+          {t('replaySpeed')}
           <input
-            type="text"
-            className="mono"
-            value={to}
-            placeholder={`${session.protocol}://host:port`}
-            required
-            onChange={(e) => setTo(e.target.value)}
-            spellCheck={false}
-            data-testid="replay-to"
+            type="number"
+            className="speed-input"
+            min="0.1"
+            step="any"
+            value={speed}
+            disabled={pacing !== 'speed'}
+            onChange={(e) => setSpeed(e.target.value)}
+            data-testid="replay-speed"
           />
         </label>
-        <div className="field-row">
-          <label className="field">
-            <span>{t('replayUser')}</span>
-            <input type="text" value={user} onChange={(e) => setUser(e.target.value)} autoComplete="off" data-testid="replay-user" />
-          </label>
-          <label className="field">
-            <span>{t('replayPassword')}</span>
-            <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" data-testid="replay-password" />
-          </label>
-        </div>
-        <p className="muted small">{t('replayCredentialsHelp')}</p>
-        <fieldset className="field">
-          <legend>{t('replayPacing')}</legend>
-          <label className="check">
-            <input type="radio" name="pacing" checked={pacing === 'lockstep'} onChange={() => setPacing('lockstep')} data-testid="replay-lockstep" />
-            {t('replayLockstep')}
-          </label>
-          <label className="check">
-            <input type="radio" name="pacing" checked={pacing === 'speed'} onChange={() => setPacing('speed')} data-testid="replay-timed" />
-            {t('replaySpeed')}
-            <input
-              type="number"
-              className="speed-input"
-              min="0.1"
-              step="any"
-              value={speed}
-              disabled={pacing !== 'speed'}
-              onChange={(e) => setSpeed(e.target.value)}
-              data-testid="replay-speed"
-            />
-          </label>
-        </fieldset>
-        <div className="dialog-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            {t('cancel')}
-          </button>
-          <button type="submit" className="btn primary" disabled={!to.trim() || (pacing === 'speed' && !speedOk)} data-testid="replay-go">
-            {t('replayGo')}
-          </button>
-        </div>
-      </form>
-    </div>
+      </fieldset>
+      <div className="dialog-actions">
+        <button type="button" className="btn" onClick={onClose}>
+          {t('cancel')}
+        </button>
+        <button type="submit" className="btn primary" disabled={!to.trim() || (pacing === 'speed' && !speedOk)} data-testid="replay-go">
+          {t('replayGo')}
+        </button>
+      </div>
+    </Dialog>
   )
 }
 
