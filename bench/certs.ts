@@ -5,7 +5,7 @@
 // acceptTls on a warm cache, against a plain tls.Server with a fixed certificate.
 // Prints medians over N runs. Run: node --import tsx bench/certs.ts  (BENCH_N)
 import { webcrypto } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -14,30 +14,9 @@ import { loadOrCreateCa, importSigningKey } from '../proxy/tls/ca.ts'
 import { issueLeaf } from '../proxy/tls/certs.ts'
 import { acceptTls } from '../proxy/tls/upgrade.ts'
 import { x509 } from '../proxy/tls/x509.ts'
-import { readFileSync } from 'node:fs'
+import { median, p90, timeN } from './timing.ts'
 
 const N = Number(process.env.BENCH_N ?? 50)
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]!
-}
-function p90(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length * 0.9)]!
-}
-
-async function time(n: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
-  // Warm-up (JIT, lazy module state): the first calls of a path cost several times more.
-  for (let i = 0; i < Math.min(n, 10); i++) await fn(-1 - i)
-  const out: number[] = []
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now()
-    await fn(i)
-    out.push(performance.now() - t0)
-  }
-  return out
-}
 
 async function handshake(port: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
@@ -54,26 +33,26 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mailtap-bench-certs-'))
   const rows: [string, number[]][] = []
   try {
-    rows.push(['key: EC P-256 generate', await time(N, () => webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign']))])
+    rows.push(['key: EC P-256 generate', await timeN(N, () => webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign']))])
     rows.push([
       'key: RSA-2048 generate',
-      await time(Math.min(N, 20), () =>
+      await timeN(Math.min(N, 20), () =>
         webcrypto.subtle.generateKey({ name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, true, ['sign']),
       ),
     ])
     rows.push([
       'CA: create on first run',
-      await time(Math.min(N, 20), async (i) => {
+      await timeN(Math.min(N, 20), async (i) => {
         await loadOrCreateCa(path.join(dir, `ca-${i}`), { persistLeaves: false })
       }),
     ])
     const ca = await loadOrCreateCa(path.join(dir, 'main'), { persistLeaves: true })
-    rows.push(['CA: load existing', await time(N, () => loadOrCreateCa(path.join(dir, 'main')))])
+    rows.push(['CA: load existing', await timeN(N, () => loadOrCreateCa(path.join(dir, 'main')))])
 
     const caCert = new x509.X509Certificate(ca.certPem)
     const signer = { cert: caCert, signingKey: await importSigningKey(readFileSync(ca.keyPath, 'utf8')), fingerprint256: ca.fingerprint256 }
-    rows.push(['leaf: issue cold (key + sign)', await time(N, (i) => issueLeaf(signer, [`host${i}.test`, '127.0.0.1', '::1']))])
-    rows.push(['leaf: cold via ca.issue (+ disk write)', await time(N, (i) => ca.issue([`cold${i}.test`, '127.0.0.1']))])
+    rows.push(['leaf: issue cold (key + sign)', await timeN(N, (i) => issueLeaf(signer, [`host${i}.test`, '127.0.0.1', '::1']))])
+    rows.push(['leaf: cold via ca.issue (+ disk write)', await timeN(N, (i) => ca.issue([`cold${i}.test`, '127.0.0.1']))])
     // A restarted process: the CA loaded anew, the leaf read back from dataDir/ca/leaves/.
     const diskOnly: number[] = []
     for (let i = 0; i < Math.min(N, 20); i++) {
@@ -83,9 +62,9 @@ async function main(): Promise<void> {
       diskOnly.push(performance.now() - t0)
     }
     rows.push(['leaf: from disk after restart', diskOnly])
-    rows.push(['leaf: cached in memory', await time(N, () => ca.issue(['cold0.test', '127.0.0.1']))])
-    rows.push(['context: cold (new name)', await time(N, (i) => ca.contextFor(`ctx${i}.test`, ['127.0.0.1']))])
-    rows.push(['context: cached', await time(N, () => ca.contextFor('ctx0.test', ['127.0.0.1']))])
+    rows.push(['leaf: cached in memory', await timeN(N, () => ca.issue(['cold0.test', '127.0.0.1']))])
+    rows.push(['context: cold (new name)', await timeN(N, (i) => ca.contextFor(`ctx${i}.test`, ['127.0.0.1']))])
+    rows.push(['context: cached', await timeN(N, () => ca.contextFor('ctx0.test', ['127.0.0.1']))])
 
     // Full handshakes on loopback: mailtap's acceptTls (warm cache) vs a plain tls.Server.
     const leaf = await ca.issue(['mail.test'])
@@ -96,8 +75,8 @@ async function main(): Promise<void> {
       acceptTls(s, { ca, fallbackNames: ['mail.test'] }).then(({ tls: t }) => t.on('error', () => {}), () => {})
     })
     await new Promise<void>((r) => viaMailtap.listen(0, '127.0.0.1', r))
-    rows.push(['handshake: plain tls.Server', await time(N, () => handshake((plain.address() as net.AddressInfo).port))])
-    rows.push(['handshake: acceptTls, cached leaf', await time(N, () => handshake((viaMailtap.address() as net.AddressInfo).port))])
+    rows.push(['handshake: plain tls.Server', await timeN(N, () => handshake((plain.address() as net.AddressInfo).port))])
+    rows.push(['handshake: acceptTls, cached leaf', await timeN(N, () => handshake((viaMailtap.address() as net.AddressInfo).port))])
     plain.close()
     viaMailtap.close()
   } finally {

@@ -17,6 +17,7 @@ import path from 'node:path'
 import tls from 'node:tls'
 import { fileURLToPath } from 'node:url'
 import { loadOrCreateCa } from '../proxy/tls/ca.ts'
+import { median, p90, timeN } from './timing.ts'
 
 const N = Number(process.env.BENCH_N ?? 50)
 const MB = Number(process.env.BENCH_MB ?? 50)
@@ -28,8 +29,6 @@ const LINE = Buffer.from('A'.repeat(76) + '\r\n')
 const BLOCK = Buffer.concat(Array.from({ length: Math.floor((1024 * 1024) / LINE.length) }, () => LINE))
 const HEADER = Buffer.from('From: a@bench.test\r\nTo: b@bench.test\r\nSubject: bench\r\n\r\n')
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)]!
 
 // ---------------------------------------------------------------- child: the SMTP sink
 
@@ -183,17 +182,6 @@ function withDeadline<T>(p: Promise<T>, what: string): Promise<T | undefined> {
       }, DEADLINE_MS).unref(),
     ),
   ])
-}
-
-async function timeN(n: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
-  for (let i = 0; i < Math.min(n, 10); i++) await fn(-1 - i)
-  const out: number[] = []
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now()
-    await fn(i)
-    out.push(performance.now() - t0)
-  }
-  return out
 }
 
 async function main(): Promise<void> {

@@ -20,9 +20,11 @@ export interface HintSite {
 
 type Values = { strings: string[]; dynamic: boolean; unresolved: string[] }
 
-const NOTE_BUILDERS = new Set(['note', 'mkNote'])
+/** The functions that build a Note (code, text, hint, ref) in proxy/. */
+export const NOTE_BUILDERS = new Set(['note', 'mkNote'])
 
-function listTs(dir: string): string[] {
+/** Every .ts file below `dir` (no .d.ts). */
+export function listTs(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
     const p = join(dir, f)
     if (statSync(p).isDirectory()) return listTs(p)

@@ -3,25 +3,17 @@
 // (`{ level, code: 'X', text }`), the note builders (`note('warn', 'X', ...)`), TLS errors
 // (`new TlsError('X', ...)`, relayed as notes) and the certificate codes of certNoteCode.
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
 import { EXPLAIN, explainNote } from '../../shared/explain/index.ts'
 import { PROXY_NOTES_EXPLAIN } from '../../shared/explain/proxy-notes.ts'
+import { listTs, NOTE_BUILDERS } from './hint-sites.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const CODE = /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$/
-const NOTE_BUILDERS = new Set(['note', 'mkNote'])
-
-function listTs(dir: string): string[] {
-  return readdirSync(dir).flatMap((f) => {
-    const p = join(dir, f)
-    if (statSync(p).isDirectory()) return listTs(p)
-    return p.endsWith('.ts') && !p.endsWith('.d.ts') ? [p] : []
-  })
-}
 
 /** code → the files that raise it. */
 function scanNoteCodes(dir: string): Map<string, Set<string>> {
